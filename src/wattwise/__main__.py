@@ -1,0 +1,3 @@
+from wattwise.cli.app import run
+
+run()

@@ -1,0 +1,74 @@
+"""Entry point of the ``wattwise`` command.
+
+Each command group lives in its own module under ``wattwise.cli`` and exposes ``register(app)``;
+add the module's name to ``COMMAND_MODULES`` to switch it on. User errors (:class:`WattwiseError`)
+become one ``error:`` line and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+from rich.console import Console
+
+from wattwise.errors import WattwiseError
+
+COMMAND_MODULES = [
+    "wattwise.cli.measure",
+]
+
+app = typer.Typer(
+    name="wattwise",
+    help="Measure, predict and reduce the energy and carbon footprint of ML work.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+err_console = Console(stderr=True)
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(_name).register(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except WattwiseError as exc:
+        err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        if exc.hint:
+            err_console.print(f"  hint: {exc.hint}", highlight=False)
+        return exc.exit_code
+    except typer.Exit as exc:
+        return int(exc.exit_code or 0)
+    except typer.Abort:
+        err_console.print("aborted")
+        return 130
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        return 130
+    except SystemExit as exc:  # click's usage errors exit through here
+        return int(exc.code or 0) if isinstance(exc.code, int) else 1
+    except Exception as exc:  # click usage errors (ClickException) and anything unexpected
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return exc.exit_code
+        err_console.print(f"[bold red]error:[/] {type(exc).__name__}: {exc}", highlight=False)
+        err_console.print("  hint: this is a bug in wattwise; rerun with WATTWISE_DEBUG=1 for the traceback")
+        if __import__("os").environ.get("WATTWISE_DEBUG"):
+            raise
+        return 1
+    return 0
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,9 @@
+"""Measuring commands: run, runs, show, sensors, export (being written)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``."""
