@@ -2,4 +2,8 @@
 
 from __future__ import annotations
 
+from wattwise.footprint import Footprint, Method
+from wattwise.meter import Run, track
+
 __version__ = "0.1.0"
+__all__ = ["Footprint", "Method", "Run", "__version__", "track"]

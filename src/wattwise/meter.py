@@ -1,0 +1,290 @@
+"""The meter: a background sampler that never blocks the tracked code, with phases and counters.
+
+``with wattwise.track("finetune") as run:`` opens the store, picks the sensors, writes a run row and starts
+a daemon thread that reads every sensor each ``interval`` seconds and commits the energy of that interval to
+the store at once (a killed process loses at most one interval). ``run.phase("eval")`` splits energy by
+named phase; ``run.add(tokens=...)`` / ``run.step()`` count work so reports give energy per token or step.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from wattwise.accounting import footprint_from_samples
+from wattwise.errors import WattwiseError
+from wattwise.footprint import Footprint
+from wattwise.sensors.base import Counter, Sensor
+from wattwise.sensors.discover import Selection, choose_sensors
+from wattwise.store.records import CounterRow, RunRecord, SampleRow
+from wattwise.store.sql import SqlStore, open_store
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
+
+
+class Run:
+    """One tracked run. Use as a context manager, a decorator, or with ``start()``/``stop()``.
+
+    A stopped run may be started again: it then records a new run (new id).
+    """
+
+    def __init__(
+        self,
+        name: str = "run",
+        interval: float = 1.0,
+        store: SqlStore | str | Path | None = None,
+        location: str | None = None,
+        intensity: float | None = None,
+        pids: list[int] | None = None,
+        sensors: list[Sensor] | None = None,
+        node_sensors: bool = True,
+        run_id: str | None = None,
+        node: str | None = None,
+        command: str | None = None,
+        config: dict | None = None,
+        quiet: bool = True,
+    ) -> None:
+        if not isinstance(interval, int | float) or interval <= 0:
+            raise WattwiseError(f"sampling interval must be > 0 seconds, got {interval!r}",
+                                "use for example interval=1.0")
+        self.name = name
+        self.interval = float(interval)
+        self._store_arg = store
+        self.location = location or os.environ.get("WATTWISE_LOCATION")
+        self.intensity = intensity
+        self.pids = pids
+        self._sensors_arg = sensors
+        self.node_sensors = node_sensors
+        self._run_id_arg = run_id
+        self.node = node
+        self.command = command
+        self.config = dict(config or {})
+        self.quiet = quiet
+        self.id: str | None = None
+        self.store: SqlStore | None = None
+        self.selection: Selection | None = None
+        self.started_at: float | None = None
+        self.ended_at: float | None = None
+        self.status = "new"
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._phases: list[str] = []
+        self._last: dict[str, float] = {}
+        self._last_t = 0.0
+        self._counters: list[CounterRow] = []
+        self._unsaved: list[SampleRow] = []
+        self._unsaved_counters: list[CounterRow] = []
+        self._hourly: dict[tuple[str, int], list[Any]] = {}
+        self._counter_totals: dict[str, float] = defaultdict(float)
+        self._warned: set[str] = set()
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    def start(self) -> Run:
+        if self.status == "running":
+            raise WattwiseError(f"run {self.id} is already running", "stop it before starting it again")
+        self.store = self._store_arg if isinstance(self._store_arg, SqlStore) else open_store(self._store_arg)
+        self.selection = (
+            Selection(self._sensors_arg, [(s.name, s.available(), True) for s in self._sensors_arg])
+            if self._sensors_arg is not None
+            else choose_sensors(pids=self.pids, node_sensors=self.node_sensors)
+        )
+        for notice in self.selection.notices:
+            self._warn(notice)
+        self.id = self._run_id_arg if self._run_id_arg and self.id is None else new_run_id()
+        self.started_at = time.time()
+        self.status = "running"
+        self._stop.clear()
+        self._phases, self._last, self._hourly = [], {}, {}
+        self._counter_totals = defaultdict(float)
+        for s in self.selection.sensors:
+            s.open()
+        self._last_t = self.started_at
+        cfg = {**self.config, "interval": self.interval,
+               "sensors": [s.name for s in self.selection.sensors],
+               "intensity_g_per_kwh": self.intensity}
+        self.store.create_run(RunRecord(
+            id=self.id, name=self.name, status="running", started_at=self.started_at, interval=self.interval,
+            location=self.location, command=self.command, config=cfg))
+        self._thread = threading.Thread(target=self._loop, name=f"wattwise-{self.id}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, status: str = "finished", exit_code: int | None = None) -> Footprint:
+        if self.status != "running":
+            raise WattwiseError(f"run {self.id} is not running", "start it first")
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        while self._phases:
+            self._end_phase()
+        self.sample()
+        self.ended_at = time.time()
+        self.status = status
+        assert self.store is not None and self.id is not None
+        self.store.finish_run(self.id, status, self.ended_at, exit_code)
+        for s in self.selection.sensors if self.selection else []:
+            s.close()
+        if self._unsaved:
+            self._warn(f"{len(self._unsaved)} samples could not be written to {self.store.location}")
+        return self.footprint()
+
+    def __enter__(self) -> Run:
+        return self.start()
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if self.status == "running":
+            interrupted = exc_type is not None and issubclass(exc_type, KeyboardInterrupt)
+            self.stop("interrupted" if interrupted else "failed" if exc_type else "finished")
+
+    def __call__(self, func: F) -> F:
+        """Use the run's settings to track every call of ``func`` (one run per call)."""
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self._clone(self.name if self.name != "run" else func.__qualname__):
+                return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    def _clone(self, name: str) -> Run:
+        return Run(name, self.interval, self._store_arg, self.location, self.intensity, self.pids,
+                   self._sensors_arg, self.node_sensors, None, self.node, self.command, self.config, self.quiet)
+
+    # -- sampling -------------------------------------------------------------------------------------
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def sample(self) -> None:
+        """Read every sensor now and commit the energy since the last sample (thread-safe)."""
+        with self._lock:
+            if self.selection is None or self.id is None:
+                return
+            now = time.time()
+            phase = "/".join(self._phases) or None
+            rows = []
+            for sensor in self.selection.sensors:
+                try:
+                    counters: list[Counter] = sensor.read()
+                except Exception as exc:  # a sensor failure must never break the tracked code
+                    self._warn(f"sensor {sensor.name} failed to read: {exc}")
+                    continue
+                for c in counters:
+                    delta = c.joules - self._last.get(c.domain, 0.0)
+                    self._last[c.domain] = c.joules
+                    row = SampleRow(self.id, self._last_t, now, c.domain, max(delta, 0.0), c.method.value,
+                                    c.source, c.uncertainty, phase, self.node)
+                    rows.append(row)
+                    self._accumulate(row)
+            self._last_t = now
+            self._unsaved.extend(rows)
+            self._unsaved_counters.extend(self._counters)
+            self._counters = []
+            self._flush(now)
+
+    def _accumulate(self, row: SampleRow) -> None:
+        key = (row.domain, int(row.t_start // 3600))
+        acc = self._hourly.get(key)
+        if acc is None:
+            self._hourly[key] = [row, row.joules]
+        else:
+            acc[0], acc[1] = row, acc[1] + row.joules
+
+    def _flush(self, now: float) -> None:
+        assert self.store is not None and self.id is not None
+        try:
+            self.store.record(self.id, self._unsaved, self._unsaved_counters, heartbeat=now)
+        except Exception as exc:  # keep the rows and try again at the next sample
+            self._warn(f"cannot write to the run store ({exc}); will retry")
+            return
+        self._unsaved, self._unsaved_counters = [], []
+
+    def _warn(self, msg: str) -> None:
+        if msg not in self._warned:
+            self._warned.add(msg)
+            print(f"wattwise: {msg}", file=sys.stderr)
+
+    # -- phases and counters --------------------------------------------------------------------------
+    @contextmanager
+    def phase(self, name: str) -> Iterator[Run]:
+        """Attribute the energy used inside the block to phase ``name`` (phases nest: ``train/eval``)."""
+        if "/" in name or not name:
+            raise WattwiseError(f"invalid phase name {name!r}", "use a non-empty name without '/'")
+        self.sample()
+        with self._lock:
+            self._phases.append(name)
+            path = "/".join(self._phases)
+        if self.store is not None and self.id is not None and self.status == "running":
+            self.store.start_phase(self.id, path, time.time())
+        try:
+            yield self
+        finally:
+            self._end_phase()
+
+    def _end_phase(self) -> None:
+        self.sample()
+        with self._lock:
+            path = "/".join(self._phases)
+            self._phases.pop()
+        if self.store is not None and self.id is not None:
+            self.store.end_phase(self.id, path, time.time())
+
+    def add(self, **counts: float) -> None:
+        """Count work done (``tokens=``, ``samples=``, ``steps=`` or any name); saved with the next sample."""
+        t = time.time()
+        phase = "/".join(self._phases) or None
+        with self._lock:
+            for name, value in counts.items():
+                if not isinstance(value, int | float) or value < 0:
+                    raise WattwiseError(f"counter {name} must be a non-negative number, got {value!r}")
+                self._counters.append(CounterRow(self.id or "", t, name, float(value), phase))
+                self._counter_totals[name] += value
+
+    def step(self, **counts: float) -> None:
+        """Count one training/inference step, plus optional counters (``run.step(tokens=4096)``)."""
+        self.add(steps=1, **counts)
+
+    # -- figures --------------------------------------------------------------------------------------
+    def energy_j(self) -> float:
+        """IT energy so far, all domains, in joules (as of the last sample)."""
+        with self._lock:
+            return sum(v[1] for v in self._hourly.values())
+
+    @property
+    def elapsed_s(self) -> float:
+        if self.started_at is None:
+            return 0.0
+        return (self.ended_at or time.time()) - self.started_at
+
+    def counters(self) -> dict[str, float]:
+        return dict(self._counter_totals)
+
+    def footprint(self) -> Footprint:
+        """The run's footprint so far (hour-bucketed energy per domain, CO2 at the run's location)."""
+        with self._lock:
+            rows = [
+                SampleRow(r.run_id, hour * 3600.0 if hour * 3600.0 > (self.started_at or 0) else r.t_start,
+                          r.t_end, r.domain, j, r.method, r.source, r.uncertainty, None, r.node)
+                for (_, hour), (r, j) in sorted(self._hourly.items(), key=lambda kv: kv[0][1])
+            ]
+            counters = [CounterRow(self.id or "", 0.0, k, v) for k, v in self._counter_totals.items()]
+        return footprint_from_samples(rows, counters, self.elapsed_s, self.location, self.intensity)
+
+
+def track(name: str = "run", **kwargs: Any) -> Run:
+    """Track energy: ``with wattwise.track("train") as run:`` or ``@wattwise.track()``."""
+    return Run(name, **kwargs)

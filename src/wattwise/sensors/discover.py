@@ -1,0 +1,63 @@
+"""Pick the sensors for this machine: counters where they work, models where they do not."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from wattwise.sensors.amdgpu import AmdGpuSensor
+from wattwise.sensors.base import Availability, Sensor
+from wattwise.sensors.cpu_model import CpuModelSensor
+from wattwise.sensors.nvml import NvmlSensor
+from wattwise.sensors.rapl import POWERCAP, RaplSensor
+from wattwise.sensors.ram_model import RamModelSensor
+
+
+@dataclass
+class Selection:
+    """The sensors in use, and for every sensor considered, whether it works and why (not)."""
+
+    sensors: list[Sensor]
+    status: list[tuple[str, Availability, bool]] = field(default_factory=list)  # name, availability, used
+    notices: list[str] = field(default_factory=list)
+
+
+def all_sensors(rapl_root: Path | str = POWERCAP, pids: list[int] | None = None) -> list[Sensor]:
+    """Every sensor wattwise knows, in order of preference."""
+    return [RaplSensor(rapl_root), NvmlSensor(), AmdGpuSensor(), CpuModelSensor(pids=pids),
+            RamModelSensor(pids=pids)]
+
+
+def choose_sensors(
+    rapl_root: Path | str = POWERCAP,
+    pids: list[int] | None = None,
+    node_sensors: bool = True,
+    candidates: list[Sensor] | None = None,
+) -> Selection:
+    """Counters where available; the CPU model replaces RAPL and the RAM model replaces a DRAM counter.
+
+    ``node_sensors=False`` (a distributed rank that does not own the node) skips sensors that see the whole
+    machine. ``pids`` attribute modelled CPU/RAM energy to those process trees.
+    """
+    cands = candidates if candidates is not None else all_sensors(rapl_root, pids)
+    by_name = {s.name: s for s in cands}
+    sel = Selection([])
+    status = {s.name: s.available() for s in cands}
+    rapl = by_name.get("rapl")
+    rapl_ok = bool(rapl and status["rapl"])
+    if rapl and not rapl_ok and "permission denied" in status["rapl"].reason:
+        sel.notices.append(status["rapl"].reason)
+    has_dram = rapl_ok and any(z.domain.startswith("dram") for z in rapl._discover())  # type: ignore[union-attr]
+    for s in cands:
+        use = bool(status[s.name])
+        if s.name == "cpu-model":
+            use = use and not rapl_ok
+        elif s.name == "ram-model":
+            use = use and not has_dram
+        if use and s.node_level and not node_sensors:
+            use = False
+            status[s.name] = Availability(True, status[s.name].reason + " (read by the node's owner process)")
+        sel.status.append((s.name, status[s.name], use))
+        if use:
+            sel.sensors.append(s)
+    return sel

@@ -1,0 +1,66 @@
+"""Modelled memory power (W per GB), used only when no RAPL DRAM counter exists.
+
+0.392 W/GB (Cloud Carbon Footprint methodology; see ``data/cpu/SOURCES.md``) times the memory this machine
+(or VM) sees, or with ``pids`` the resident memory of those processes and their children.
+"""
+
+from __future__ import annotations
+
+import time
+
+import psutil
+
+from wattwise.footprint import Method
+from wattwise.sensors.base import Availability, Counter, Sensor
+
+W_PER_GB = 0.392
+UNCERTAINTY = 0.50
+GB = 1e9
+
+
+def _tree_rss(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            root = psutil.Process(pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            continue
+        for p in procs:
+            try:
+                total += p.memory_info().rss
+            except psutil.Error:
+                continue
+    return total
+
+
+class RamModelSensor(Sensor):
+    """Modelled memory energy (``ram`` domain)."""
+
+    name = "ram-model"
+
+    def __init__(self, pids: list[int] | None = None, total_bytes: int | None = None) -> None:
+        self.pids = pids
+        self.total_bytes = total_bytes or psutil.virtual_memory().total
+        self.node_level = not pids
+        self.joules = 0.0
+        self._t = 0.0
+        self.source = f"ram-model ({W_PER_GB} W/GB{', process RSS' if pids else ', all memory'})"
+
+    def watts(self) -> float:
+        size = _tree_rss(self.pids) if self.pids else self.total_bytes
+        return W_PER_GB * size / GB
+
+    def available(self) -> Availability:
+        return Availability(True, f"{self.total_bytes / GB:.1f} GB memory x {W_PER_GB} W/GB "
+                                  f"= {W_PER_GB * self.total_bytes / GB:.1f} W")
+
+    def open(self) -> None:
+        self.joules = 0.0
+        self._t = time.monotonic()
+
+    def read(self) -> list[Counter]:
+        now = time.monotonic()
+        self.joules += self.watts() * (now - self._t)
+        self._t = now
+        return [Counter("ram", self.joules, Method.MODELLED, self.source, UNCERTAINTY)]

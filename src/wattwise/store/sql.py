@@ -1,0 +1,271 @@
+"""One SQL implementation of the run store over DB-API connections (SQLite here; PostgreSQL by dialect).
+
+Every sample batch is written and committed as it is taken, so a killed process loses at most the samples
+of its last interval. Concurrent writers are safe: SQLite runs in WAL mode with a busy timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from wattwise.errors import NotFoundError, WattwiseError, close_matches
+from wattwise.store.records import CounterRow, PhaseRow, RunRecord, SampleRow
+from wattwise.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+RUN_COLUMNS = ("id, name, status, started_at, ended_at, last_seen, host, pid, interval_s, location, command, "
+               "exit_code, config")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    param: str  # placeholder: "?" (sqlite) or "%s" (psycopg)
+    pk: str
+    real: str
+    begin: str
+
+
+SQLITE = Dialect("sqlite", "?", "INTEGER PRIMARY KEY AUTOINCREMENT", "REAL", "BEGIN IMMEDIATE")
+
+
+class SqlStore:
+    """The run store. Use :func:`open_store` to get one."""
+
+    def __init__(self, conn: Any, dialect: Dialect, location: str) -> None:
+        self.conn = conn
+        self.dialect = dialect
+        self.location = location
+        self._lock = threading.RLock()
+        self._migrate()
+
+    # -- plumbing -------------------------------------------------------------------------------------
+    def _q(self, sql: str) -> str:
+        return sql.replace("?", self.dialect.param) if self.dialect.param != "?" else sql
+
+    @contextmanager
+    def _tx(self) -> Iterator[Any]:
+        with self._lock:
+            cur = self.conn.cursor()
+            cur.execute(self.dialect.begin)
+            try:
+                yield cur
+            except BaseException:
+                self.conn.rollback()
+                raise
+            else:
+                self.conn.commit()
+            finally:
+                cur.close()
+
+    def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
+        with self._lock:
+            cur = self.conn.cursor()
+            try:
+                cur.execute(self._q(sql), tuple(params))
+                rows = cur.fetchall()
+            finally:
+                cur.close()
+            if self.dialect.name != "sqlite":
+                self.conn.commit()  # end the read transaction
+            return rows
+
+    def _migrate(self) -> None:
+        with self._tx() as cur:
+            cur.execute(MIGRATIONS[0][0])
+            cur.execute(self._q("SELECT value FROM meta WHERE key = ?"), ("schema_version",))
+            row = cur.fetchone()
+            current = int(row[0]) if row else 0
+            if current > SCHEMA_VERSION:
+                raise WattwiseError(
+                    f"the store at {self.location} has schema version {current}, newer than this wattwise "
+                    f"({SCHEMA_VERSION})", "upgrade wattwise to read it")
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                for stmt in MIGRATIONS[version - 1]:
+                    cur.execute(stmt.format(pk=self.dialect.pk, real=self.dialect.real))
+            if current < SCHEMA_VERSION:
+                if row:
+                    cur.execute(self._q("UPDATE meta SET value = ? WHERE key = ?"),
+                                (str(SCHEMA_VERSION), "schema_version"))
+                else:
+                    cur.execute(self._q("INSERT INTO meta (key, value) VALUES (?, ?)"),
+                                ("schema_version", str(SCHEMA_VERSION)))
+
+    def schema_version(self) -> int:
+        return int(self._rows("SELECT value FROM meta WHERE key = ?", ("schema_version",))[0][0])
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+    # -- writing --------------------------------------------------------------------------------------
+    def create_run(self, run: RunRecord) -> None:
+        with self._tx() as cur:
+            cur.execute(
+                self._q(f"INSERT INTO runs ({RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                (run.id, run.name, run.status, run.started_at, run.ended_at, run.last_seen or run.started_at,
+                 run.host, run.pid, run.interval, run.location, run.command, run.exit_code, run.config_json()),
+            )
+
+    def record(self, run_id: str, samples: Iterable[SampleRow], counters: Iterable[CounterRow] = (),
+               heartbeat: float | None = None) -> None:
+        """Append samples and counters and move the run's heartbeat, in one committed transaction."""
+        samples, counters = list(samples), list(counters)
+        with self._tx() as cur:
+            if samples:
+                cur.executemany(
+                    self._q("INSERT INTO samples (run_id, t_start, t_end, domain, joules, method, source, "
+                            "uncertainty, phase, node) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                    [(s.run_id, s.t_start, s.t_end, s.domain, s.joules, s.method, s.source, s.uncertainty,
+                      s.phase, s.node) for s in samples],
+                )
+            if counters:
+                cur.executemany(
+                    self._q("INSERT INTO counters (run_id, t, name, value, phase) VALUES (?, ?, ?, ?, ?)"),
+                    [(c.run_id, c.t, c.name, c.value, c.phase) for c in counters],
+                )
+            cur.execute(self._q("UPDATE runs SET last_seen = ? WHERE id = ?"), (heartbeat or time.time(), run_id))
+
+    def start_phase(self, run_id: str, name: str, t: float) -> None:
+        with self._tx() as cur:
+            cur.execute(self._q("INSERT INTO phases (run_id, name, started_at) VALUES (?, ?, ?)"), (run_id, name, t))
+
+    def end_phase(self, run_id: str, name: str, t: float) -> None:
+        with self._tx() as cur:
+            cur.execute(self._q("UPDATE phases SET ended_at = ? WHERE run_id = ? AND name = ? AND ended_at IS NULL"),
+                        (t, run_id, name))
+
+    def finish_run(self, run_id: str, status: str, ended_at: float, exit_code: int | None = None,
+                   config: dict | None = None) -> None:
+        with self._tx() as cur:
+            cur.execute(self._q("UPDATE runs SET status = ?, ended_at = ?, last_seen = ?, exit_code = ? WHERE id = ?"),
+                        (status, ended_at, ended_at, exit_code, run_id))
+            if config is not None:
+                cur.execute(self._q("UPDATE runs SET config = ? WHERE id = ?"), (json.dumps(config), run_id))
+
+    def set_location(self, run_id: str, location: str | None) -> None:
+        with self._tx() as cur:
+            cur.execute(self._q("UPDATE runs SET location = ? WHERE id = ?"), (location, run_id))
+
+    # -- reading --------------------------------------------------------------------------------------
+    def _record(self, row: tuple) -> RunRecord:
+        rec = RunRecord(
+            id=row[0], name=row[1], status=row[2], started_at=row[3], ended_at=row[4], last_seen=row[5],
+            host=row[6], pid=row[7], interval=row[8] or 1.0, location=row[9], command=row[10], exit_code=row[11],
+            config=json.loads(row[12]) if row[12] else {},
+        )
+        if rec.is_dead():
+            rec.status = "interrupted"
+            rec.ended_at = rec.last_seen
+            try:
+                self.finish_run(rec.id, "interrupted", rec.last_seen or rec.started_at)
+            except Exception:  # a read-only store still shows the right status
+                pass
+        return rec
+
+    def list_runs(self, limit: int | None = None, name: str | None = None) -> list[RunRecord]:
+        sql = f"SELECT {RUN_COLUMNS} FROM runs"
+        params: list[Any] = []
+        if name:
+            sql += " WHERE name LIKE ?"
+            params.append(f"%{name}%")
+        sql += " ORDER BY started_at DESC"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [self._record(r) for r in self._rows(sql, params)]
+
+    def get_run(self, run_id: str) -> RunRecord:
+        """A run by its id or a unique prefix of it (the last run for ``last``)."""
+        if run_id in ("last", "latest"):
+            runs = self.list_runs(limit=1)
+            if not runs:
+                raise NotFoundError("the store has no runs yet", f"store: {self.location}")
+            return runs[0]
+        rows = self._rows(f"SELECT {RUN_COLUMNS} FROM runs WHERE id LIKE ? ORDER BY started_at DESC",
+                          (run_id.replace("%", "") + "%",))
+        if len(rows) == 1:
+            return self._record(rows[0])
+        if len(rows) > 1:
+            raise WattwiseError(f"run id prefix {run_id!r} matches {len(rows)} runs", "give more characters")
+        ids = [r[0] for r in self._rows("SELECT id FROM runs ORDER BY started_at DESC LIMIT 200")]
+        near = close_matches(run_id, ids, 3)
+        hint = f"did you mean: {', '.join(near)}" if near else "list runs with `wattwise runs`"
+        raise NotFoundError(f"no run {run_id!r} in {self.location}", hint)
+
+    def samples(self, run_id: str) -> list[SampleRow]:
+        rows = self._rows("SELECT run_id, t_start, t_end, domain, joules, method, source, uncertainty, phase, node "
+                          "FROM samples WHERE run_id = ? ORDER BY t_start, id", (run_id,))
+        return [SampleRow(*r) for r in rows]
+
+    def phases(self, run_id: str) -> list[PhaseRow]:
+        rows = self._rows("SELECT run_id, name, started_at, ended_at FROM phases WHERE run_id = ? ORDER BY id",
+                          (run_id,))
+        return [PhaseRow(*r) for r in rows]
+
+    def counters(self, run_id: str) -> list[CounterRow]:
+        rows = self._rows("SELECT run_id, t, name, value, phase FROM counters WHERE run_id = ? ORDER BY t, id",
+                          (run_id,))
+        return [CounterRow(*r) for r in rows]
+
+    def count_samples(self, run_id: str | None = None) -> int:
+        if run_id:
+            return int(self._rows("SELECT COUNT(*) FROM samples WHERE run_id = ?", (run_id,))[0][0])
+        return int(self._rows("SELECT COUNT(*) FROM samples")[0][0])
+
+
+def _open_sqlite(path: str) -> SqlStore:
+    p = Path(path).expanduser()
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(p), timeout=60, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA busy_timeout = 60000")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        # isolation_level=None: we issue BEGIN ourselves; commit()/rollback() still end it
+        return SqlStore(_AutoCommitSqlite(conn), SQLITE, str(p))
+    except (OSError, sqlite3.Error) as exc:
+        raise WattwiseError(f"cannot open the run store at {p}: {exc}",
+                            "choose a writable path with --store or WATTWISE_STORE") from exc
+
+
+class _AutoCommitSqlite:
+    """sqlite3 connection in autocommit mode whose commit/rollback end our explicit BEGIN."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._c = conn
+
+    def cursor(self) -> sqlite3.Cursor:
+        return self._c.cursor()
+
+    def commit(self) -> None:
+        if self._c.in_transaction:
+            self._c.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self._c.in_transaction:
+            self._c.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self._c.close()
+
+
+def open_store(target: str | Path | None = None) -> SqlStore:
+    """Open (creating if needed) the store at a path, or a ``postgresql://`` URL."""
+    from wattwise.config import default_store
+
+    t = str(target) if target else default_store()
+    if t.startswith(("postgresql://", "postgres://")):
+        try:
+            from wattwise.store.postgres import open_postgres
+        except ImportError as exc:
+            raise WattwiseError("PostgreSQL store support is not available",
+                                "pip install 'wattwise[postgres]'") from exc
+        return open_postgres(t)
+    return _open_sqlite(t)
