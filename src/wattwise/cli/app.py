@@ -36,7 +36,7 @@ for _name in COMMAND_MODULES:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
     try:
-        app(args=argv, standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False)
     except WattwiseError as exc:
         err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
         if exc.hint:
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         if __import__("os").environ.get("WATTWISE_DEBUG"):
             raise
         return 1
-    return 0
+    return rc if isinstance(rc, int) else 0
 
 
 def run() -> None:

@@ -117,7 +117,8 @@ class CpuModelSensor(Sensor):
         self.model_name = model_name or cpu_model_name()
         self.threads = threads or psutil.cpu_count(logical=True) or 1
         self.spec = lookup(self.model_name)
-        self.pids = pids
+        self.pids = pids if pids is not None else []
+        self.per_process = pids is not None
         if self.spec:
             self.w_per_thread = self.spec.w_per_thread
             self.uncertainty = CATALOGUED_UNCERTAINTY
@@ -126,7 +127,7 @@ class CpuModelSensor(Sensor):
             self.w_per_thread = default_w_per_thread()
             self.uncertainty = UNKNOWN_UNCERTAINTY
             self.source = f"cpu-tdp-model (unknown CPU {self.model_name!r}: {self.w_per_thread:.2f} W/thread)"
-        if pids:
+        if self.per_process:
             self.source += ", process share"
             self.node_level = False
         self.joules = 0.0
@@ -157,7 +158,7 @@ class CpuModelSensor(Sensor):
         self.joules = 0.0
         self._t = time.monotonic()
         self._busy, self._total = self._cpu_times()
-        self._proc = _tree_cpu_seconds(self.pids) if self.pids else 0.0
+        self._proc = _tree_cpu_seconds(self.pids) if self.per_process else 0.0
 
     def read(self) -> list[Counter]:
         now = time.monotonic()
@@ -166,7 +167,7 @@ class CpuModelSensor(Sensor):
         if dt > 0:
             percent = 100.0 * d_busy / d_total if d_total > 0 else 0.0
             joules = self.max_watts * utilisation_share(percent) * dt
-            if self.pids:
+            if self.per_process:
                 proc = _tree_cpu_seconds(self.pids)
                 d_proc = max(proc - self._proc, 0.0)
                 self._proc = proc

@@ -9,8 +9,8 @@ from wattwise.sensors.amdgpu import AmdGpuSensor
 from wattwise.sensors.base import Availability, Sensor
 from wattwise.sensors.cpu_model import CpuModelSensor
 from wattwise.sensors.nvml import NvmlSensor
-from wattwise.sensors.rapl import POWERCAP, RaplSensor
 from wattwise.sensors.ram_model import RamModelSensor
+from wattwise.sensors.rapl import POWERCAP, RaplSensor
 
 
 @dataclass

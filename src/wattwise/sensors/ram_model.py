@@ -40,15 +40,16 @@ class RamModelSensor(Sensor):
     name = "ram-model"
 
     def __init__(self, pids: list[int] | None = None, total_bytes: int | None = None) -> None:
-        self.pids = pids
+        self.pids = pids if pids is not None else []
+        self.per_process = pids is not None
         self.total_bytes = total_bytes or psutil.virtual_memory().total
-        self.node_level = not pids
+        self.node_level = not self.per_process
         self.joules = 0.0
         self._t = 0.0
-        self.source = f"ram-model ({W_PER_GB} W/GB{', process RSS' if pids else ', all memory'})"
+        self.source = f"ram-model ({W_PER_GB} W/GB{', process RSS' if self.per_process else ', all memory'})"
 
     def watts(self) -> float:
-        size = _tree_rss(self.pids) if self.pids else self.total_bytes
+        size = _tree_rss(self.pids) if self.per_process else self.total_bytes
         return W_PER_GB * size / GB
 
     def available(self) -> Availability:

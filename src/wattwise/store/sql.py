@@ -214,6 +214,15 @@ class SqlStore:
                           (run_id,))
         return [CounterRow(*r) for r in rows]
 
+    def energy_totals(self, run_ids: list[str]) -> dict[str, float]:
+        """Total joules per run, for listings."""
+        if not run_ids:
+            return {}
+        marks = ", ".join("?" for _ in run_ids)
+        rows = self._rows(f"SELECT run_id, SUM(joules) FROM samples WHERE run_id IN ({marks}) GROUP BY run_id",
+                          run_ids)
+        return {r[0]: float(r[1] or 0.0) for r in rows}
+
     def count_samples(self, run_id: str | None = None) -> int:
         if run_id:
             return int(self._rows("SELECT COUNT(*) FROM samples WHERE run_id = ?", (run_id,))[0][0])
