@@ -29,7 +29,7 @@ def _when(t: float | None) -> str:
 
 
 def _dur(s: float) -> str:
-    s = int(round(s))
+    s = round(s)
     return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
 
 

@@ -6,6 +6,7 @@ On multi-die parts (MI250X) each die is its own processor handle; both are read,
 
 from __future__ import annotations
 
+import contextlib
 from types import ModuleType
 from typing import Any
 
@@ -64,7 +65,5 @@ class AmdGpuSensor(Sensor):
 
     def close(self) -> None:
         if self.smi is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self.smi.amdsmi_shut_down()
-            except Exception:
-                pass

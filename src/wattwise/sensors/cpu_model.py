@@ -9,6 +9,7 @@ attributed to those processes (and their children) in proportion to their share 
 from __future__ import annotations
 
 import csv
+import itertools
 import re
 import statistics
 import time
@@ -80,7 +81,7 @@ def cpu_model_name(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
 def utilisation_share(percent: float) -> float:
     """Share of TDP drawn at ``percent`` utilisation (piecewise linear through CURVE)."""
     p = min(max(percent, 0.0), 100.0)
-    for (x0, y0), (x1, y1) in zip(CURVE, CURVE[1:], strict=False):
+    for (x0, y0), (x1, y1) in itertools.pairwise(CURVE):
         if p <= x1:
             return y0 + (y1 - y0) * (p - x0) / (x1 - x0)
     return CURVE[-1][1]
