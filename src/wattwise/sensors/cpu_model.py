@@ -52,10 +52,15 @@ def catalogue() -> tuple[tuple[str, CpuSpec], ...]:
     return tuple(rows)
 
 
+def _normal(name: str) -> str:
+    """Lower case without trademark marks and extra spaces: 'Intel(R) Xeon(R)' -> 'intel xeon'."""
+    return " ".join(re.sub(r"\((r|tm)\)", " ", name.lower()).split())
+
+
 def lookup(model_name: str) -> CpuSpec | None:
-    name = model_name.lower()
+    name = _normal(model_name)
     for pattern, spec in catalogue():
-        if pattern in name:
+        if _normal(pattern) in name:
             return spec
     return None
 
