@@ -79,7 +79,8 @@ class Run:
         self.started_at: float | None = None
         self.ended_at: float | None = None
         self.status = "new"
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # serialises sampling (sensor reads, store writes)
+        self._count_lock = threading.Lock()  # counters only: held for microseconds, never during I/O
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._phases: list[str] = []
@@ -89,6 +90,7 @@ class Run:
         self._unsaved: list[SampleRow] = []
         self._unsaved_counters: list[CounterRow] = []
         self._hourly: dict[tuple[str, int], list[Any]] = {}
+        self._total_j = 0.0
         self._counter_totals: dict[str, float] = defaultdict(float)
         self._warned: set[str] = set()
 
@@ -108,7 +110,7 @@ class Run:
         self.started_at = time.time()
         self.status = "running"
         self._stop.clear()
-        self._phases, self._last, self._hourly = [], {}, {}
+        self._phases, self._last, self._hourly, self._total_j = [], {}, {}, 0.0
         self._counter_totals = defaultdict(float)
         for s in self.selection.sensors:
             s.open()
@@ -192,11 +194,13 @@ class Run:
                     self._accumulate(row)
             self._last_t = now
             self._unsaved.extend(rows)
-            self._unsaved_counters.extend(self._counters)
-            self._counters = []
+            with self._count_lock:
+                self._unsaved_counters.extend(self._counters)
+                self._counters = []
             self._flush(now)
 
     def _accumulate(self, row: SampleRow) -> None:
+        self._total_j += row.joules
         key = (row.domain, int(row.t_start // 3600))
         acc = self._hourly.get(key)
         if acc is None:
@@ -247,7 +251,7 @@ class Run:
         """Count work done (``tokens=``, ``samples=``, ``steps=`` or any name); saved with the next sample."""
         t = time.time()
         phase = "/".join(self._phases) or None
-        with self._lock:
+        with self._count_lock:
             for name, value in counts.items():
                 if not isinstance(value, int | float) or value < 0:
                     raise WattwiseError(f"counter {name} must be a non-negative number, got {value!r}")
@@ -261,8 +265,7 @@ class Run:
     # -- figures --------------------------------------------------------------------------------------
     def energy_j(self) -> float:
         """IT energy so far, all domains, in joules (as of the last sample)."""
-        with self._lock:
-            return sum(v[1] for v in self._hourly.values())
+        return self._total_j  # a float attribute: read atomically, without waiting for the sampler
 
     @property
     def elapsed_s(self) -> float:
@@ -281,6 +284,7 @@ class Run:
                           r.t_end, r.domain, j, r.method, r.source, r.uncertainty, None, r.node)
                 for (_, hour), (r, j) in sorted(self._hourly.items(), key=lambda kv: kv[0][1])
             ]
+        with self._count_lock:
             counters = [CounterRow(self.id or "", 0.0, k, v) for k, v in self._counter_totals.items()]
         return footprint_from_samples(rows, counters, self.elapsed_s, self.location, self.intensity)
 
