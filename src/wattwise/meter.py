@@ -9,7 +9,6 @@ named phase; ``run.add(tokens=...)`` / ``run.step()`` count work so reports give
 from __future__ import annotations
 
 import functools
-import os
 import sys
 import threading
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from wattwise.accounting import footprint_from_samples
+from wattwise.config import setting
 from wattwise.errors import WattwiseError
 from wattwise.footprint import Footprint
 from wattwise.sensors.base import Counter, Sensor
@@ -63,7 +63,7 @@ class Run:
         self.name = name
         self.interval = float(interval)
         self._store_arg = store
-        self.location = location or os.environ.get("WATTWISE_LOCATION")
+        self.location = location or setting("location")  # WATTWISE_LOCATION or the config file
         self.intensity = intensity
         self.pids = pids
         self._sensors_arg = sensors

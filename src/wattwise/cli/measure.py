@@ -90,7 +90,7 @@ def register(app: typer.Typer) -> None:
         positive(interval, "--interval")
         if intensity is not None and intensity < 0:
             raise WattwiseError(f"--intensity must be >= 0 gCO2e/kWh, got {intensity}")
-        loc = location or _configured_location()
+        loc = location
         cmdline = shlex.join(command)
         run = Run(name or cmdline[:80], interval=interval, store=store, location=loc, intensity=intensity,
                   pids=None if whole_machine else [os.getpid()], command=cmdline,
@@ -239,9 +239,3 @@ def _run_dict(rec: RunRecord) -> dict:
     return {"id": rec.id, "name": rec.name, "status": rec.status, "started_at": rec.started_at,
             "ended_at": rec.ended_at, "duration_s": rec.duration_s, "host": rec.host, "location": rec.location,
             "command": rec.command, "exit_code": rec.exit_code, "config": rec.config}
-
-
-def _configured_location() -> str | None:
-    from wattwise.config import setting
-
-    return setting("location")
