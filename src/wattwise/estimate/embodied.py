@@ -32,6 +32,7 @@ def amortised_kg(device: Device, device_hours: float, lifetime_years: float | No
     f = float(emb["uncertainty_factor"])
     source = (
         f"LLMCarbon-style amortisation over {years:g} years: {note}; "
-        f"{emb['lifetime_source']}; host: {emb['host_source']}; range x1/{f:g}..x{f:g}: {emb['uncertainty_source']}"
+        f"{emb['lifetime_source']}; host: {emb['host_source']}; "
+        f"range x1/{f:g}..x{f:g}: {emb['uncertainty_source']}"
     )
     return Span(central, central / f, central * f, source)

@@ -168,7 +168,7 @@ def estimate_training(
     pue: float | None = None,
     lifetime_years: float | None = None,
 ) -> TrainingEstimate:
-    """Estimate a training run. Planning mode with ``params`` + ``tokens``; accounting mode with ``device_hours``.
+    """Estimate a training run: planning with ``params`` + ``tokens``, accounting with ``device_hours``.
 
     Sizes accept human units ("7B", "2T"). Returns a :class:`TrainingEstimate` whose ``footprint`` is a
     :class:`~wattwise.footprint.Footprint` (energy marked *modelled*).
