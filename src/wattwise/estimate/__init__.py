@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+import sys as _sys
+import types as _types
+
 from wattwise.estimate.training import TrainingEstimate, estimate_training
 from wattwise.footprint import Footprint
 
@@ -19,3 +22,13 @@ def estimate(**kwargs) -> Footprint:
 
 
 __all__ = ["TrainingEstimate", "estimate", "estimate_training"]
+
+
+class _CallableModule(_types.ModuleType):
+    """Importing this subpackage rebinds ``wattwise.estimate`` to the module; keep it callable."""
+
+    def __call__(self, **kwargs) -> Footprint:
+        return estimate(**kwargs)
+
+
+_sys.modules[__name__].__class__ = _CallableModule
