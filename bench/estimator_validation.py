@@ -48,6 +48,8 @@ def run_row(row: dict, mode: str, mfu: float | None = None) -> dict | None:
     else:
         kw["power_basis"] = "system"
     if mode.startswith("accounting"):
+        if not row["device_hours"].strip():
+            return None
         kw["device_hours"] = float(row["device_hours"])
     else:
         if not row["tokens"].strip():
@@ -73,15 +75,19 @@ def run_row(row: dict, mode: str, mfu: float | None = None) -> dict | None:
     }
     if mode.startswith("planning"):
         out["mfu"] = est.mfu.central if est.mfu else None
-        out["device_hours_error"] = est.device_hours.central / float(row["device_hours"]) - 1
-        out["implied_mfu"] = (est.flops or 0) / (
-            float(row["device_hours"]) * 3600 * est.device.require_peak() * 1e12
-        )
+        pub_h = _f(row["device_hours"])
+        out["device_hours_error"] = est.device_hours.central / pub_h - 1 if pub_h else None
+        peak = est.device.require_peak() * 1e12
+        out["implied_mfu"] = (est.flops or 0) / (pub_h * 3600 * peak) if pub_h else None
     return out
 
 
 def _median_abs(rows: list[dict], mode: str, key: str, only=None) -> float | None:
-    vals = [abs(r[mode][key]) for r in rows if r.get(mode) and (only is None or only(r))]
+    vals = [
+        abs(r[mode][key])
+        for r in rows
+        if r.get(mode) and r[mode][key] is not None and (only is None or only(r))
+    ]
     return statistics.median(vals) if vals else None
 
 
@@ -96,7 +102,7 @@ def main() -> int:
             "hardware": row["hardware"],
             "power_basis": row["power_basis"],
             "published": {
-                "device_hours": float(row["device_hours"]),
+                "device_hours": _f(row["device_hours"]),
                 "energy_mwh": float(row["energy_mwh"]),
                 "energy_includes_pue": row["energy_includes_pue"] == "yes",
                 "energy_derived": row["energy_derived"] == "yes",
@@ -117,7 +123,7 @@ def main() -> int:
         others = [
             o["planning"]["implied_mfu"]
             for t, o in zip(table, results, strict=True)
-            if o is not r and o["planning"] and _family(t["hardware"]) == fam
+            if o is not r and o["planning"] and o["planning"]["implied_mfu"] and _family(t["hardware"]) == fam
         ]
         r["planning_loo_mfu"] = (
             run_row(row, "planning", statistics.median(others)) if others and r["planning"] else None
@@ -130,7 +136,7 @@ def main() -> int:
         "accounting": {
             "median_abs_energy_error": _median_abs(results, "accounting", "energy_error", not_derived),
             "median_abs_co2_error": _median_abs(results, "accounting", "co2_error", not_derived),
-            "rows": sum(1 for r in results if not_derived(r)),
+            "rows": sum(1 for r in results if r["accounting"] and not_derived(r)),
             "note": "rows whose energy the paper printed (Llama 2 rows excluded: their energy is derived "
             "by the same bookkeeping, so the error would be zero by construction)",
             "median_abs_energy_error_measured_power_rows": _median_abs(
@@ -141,7 +147,7 @@ def main() -> int:
             "median_abs_energy_error": _median_abs(
                 results, "accounting_system_model", "energy_error", not_derived
             ),
-            "rows": sum(1 for r in results if not_derived(r)),
+            "rows": sum(1 for r in results if r["accounting_system_model"] and not_derived(r)),
         },
         "planning": {
             "median_abs_energy_error": _median_abs(results, "planning", "energy_error"),
@@ -197,11 +203,12 @@ def _print(results: list[dict], summary: dict) -> None:
     for r in results:
         a, s, p = r["accounting"], r["accounting_system_model"], r["planning"]
         print(
-            f"{r['id']:14} {r['power_basis']:6} {_pct(a['energy_error']):>7} {_pct(a['co2_error']):>8} "
-            f"{_pct(s['energy_error']):>10} {_pct(p and p['energy_error']):>7} "
+            f"{r['id']:14} {r['power_basis']:6} {_pct(a and a['energy_error']):>7} "
+            f"{_pct(a and a['co2_error']):>8} "
+            f"{_pct(s and s['energy_error']):>10} {_pct(p and p['energy_error']):>7} "
             f"{_pct(p and p['device_hours_error']):>7} "
             f"{'' if not p else format(p['mfu'], '.2f'):>5} "
-            f"{'' if not p else format(p['implied_mfu'], '.2f'):>7} "
+            f"{'' if not p or not p['implied_mfu'] else format(p['implied_mfu'], '.2f'):>7} "
             f"{_pct(r['planning_loo_mfu'] and r['planning_loo_mfu']['energy_error']):>7}"
         )
     print(json.dumps(summary, indent=2))
