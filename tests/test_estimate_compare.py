@@ -74,3 +74,9 @@ def test_equivalents_and_offsets_have_sources():
     offs = equivalents.offset_costs(2000.0)
     assert len(offs) >= 3 and all(o["source"] for o in offs)
     assert offs[0]["usd"] == pytest.approx(2 * offs[0]["usd_per_t"])
+
+
+def test_best_names_caveats_for_unfair_comparisons():
+    opts = compare.compare_hardware("a100-80gb,mi300x", intensity=400, **JOB)
+    text = compare.best(opts)
+    assert "host power share unknown for mi300x" in text and "no published MFU for mi300x" in text

@@ -82,10 +82,35 @@ def best(options: list[Option]) -> str:
     if len(options) == 1 or wt <= 0:
         return f"only option: {b.label}"
     saving = 1 - bt / wt
-    return (
+    text = (
         f"best: {b.label} ({bt / 1000:.3g} tCO2e central), {saving:.0%} less than {w.label} "
         f"({wt / 1000:.3g} tCO2e)"
     )
+    return text + "".join(f"; caveat: {c}" for c in caveats(options))
+
+
+def caveats(options: list[Option]) -> list[str]:
+    """Why a comparison may be unfair: missing host share, MFU defaults that are assumptions."""
+    out = []
+    no_host = sorted(
+        {
+            o.estimate.device.name
+            for o in options
+            if o.estimate.power.basis == "system" and not o.estimate.device.host_w
+        }
+    )
+    if no_host and len(no_host) < len({o.estimate.device.name for o in options}):
+        out.append(f"host power share unknown for {', '.join(no_host)} (not counted, favours them)")
+    guessed = sorted(
+        {
+            o.estimate.device.name
+            for o in options
+            if o.estimate.mfu and o.estimate.mfu.source.startswith("assumption")
+        }
+    )
+    if guessed:
+        out.append(f"no published MFU for {', '.join(guessed)} (assumed)")
+    return out
 
 
 def finetune_vs_scratch(
