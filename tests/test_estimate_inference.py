@@ -60,3 +60,25 @@ def test_bad_inference_input():
         estimate_inference(
             params="7B", tokens_per_day="1B", days=1, hardware="l4", utilisation=2, intensity=1, pue=1.1
         )
+
+
+def test_measured_footprint_from_a_run():
+    from wattwise.footprint import DomainEnergy, Footprint, Method
+
+    fp = Footprint(
+        energy=[DomainEnergy("gpu:0", 1.0, Method.MEASURED, "nvml")], pue=1.0, counters={"tokens": 1e6}
+    )
+    inf = estimate_inference(
+        params="7B", tokens_per_day="1M", days=10, hardware="a100-80gb", measured=fp, intensity=100, pue=1.0
+    )
+    assert inf.facility_kwh.central == pytest.approx(10.0)
+    with pytest.raises(WattwiseError, match="tokens"):
+        estimate_inference(
+            params="7B",
+            tokens_per_day="1M",
+            days=1,
+            hardware="a100-80gb",
+            measured=Footprint(energy=[]),
+            intensity=100,
+            pue=1.0,
+        )

@@ -110,8 +110,13 @@ def register(app: typer.Typer) -> None:
         out["equivalents"] = eq.equivalents(fp.total_kg)
         out["offsets"] = eq.offset_costs(fp.total_kg)
         if serve_tokens_per_day:
+            if params is None and serve_j_per_token is None:
+                raise WattwiseError(
+                    "serving estimate needs the model size",
+                    "add --params (or a measured --serve-j-per-token)",
+                )
             inf = inference.estimate_inference(
-                params=params or "0",
+                params=params or "1",
                 tokens_per_day=serve_tokens_per_day,
                 days=serve_days,
                 hardware=serve_hardware or main_est.device.name,

@@ -13,7 +13,7 @@ from wattwise.estimate import assumptions, flops
 from wattwise.estimate import location as where
 from wattwise.estimate.assumptions import Span
 from wattwise.estimate.units import parse_count, parse_fraction
-from wattwise.footprint import J_PER_KWH, Intensity
+from wattwise.footprint import J_PER_KWH, Footprint, Intensity
 from wattwise.hardware import Device, lookup
 
 
@@ -74,11 +74,24 @@ def estimate_inference(
     utilisation: float | str | None = None,
     device_power_w: float | None = None,
     measured_j_per_token: float | None = None,
+    measured: Footprint | None = None,
     location: str | None = None,
     intensity: float | Intensity | None = None,
     pue: float | None = None,
 ) -> InferenceEstimate:
-    """Serving energy over ``days`` at ``tokens_per_day``."""
+    """Serving energy over ``days`` at ``tokens_per_day``.
+
+    ``measured`` (a Footprint of a wattwise run that counted ``tokens``) or ``measured_j_per_token`` replaces
+    the FLOP-based model with a measured figure (facility J per token; PUE is then applied once more, so pass
+    ``pue=1.0`` when the run's footprint already includes it).
+    """
+    if measured is not None:
+        per = measured.per("tokens")
+        if per is None:
+            raise WattwiseError(
+                "the measured run counted no tokens", "call run.add(tokens=n) while measuring"
+            )
+        measured_j_per_token = per
     device = hardware if isinstance(hardware, Device) else lookup(hardware)
     n = parse_count(params, "parameters")
     tpd = parse_count(tokens_per_day, "tokens per day")
