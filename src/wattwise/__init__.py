@@ -6,4 +6,11 @@ from wattwise.footprint import Footprint, Method
 from wattwise.meter import Run, track
 
 __version__ = "0.1.0"
-__all__ = ["Footprint", "Method", "Run", "__version__", "track"]
+__all__ = ["Footprint", "Method", "Run", "__version__", "estimate", "track"]
+
+
+def estimate(**kwargs):
+    """Planning/accounting footprint of a training run; see :func:`wattwise.estimate.estimate`."""
+    from wattwise.estimate import estimate as _estimate
+
+    return _estimate(**kwargs)
