@@ -19,7 +19,7 @@ def _print_notices(start: int) -> None:
     from wattwise.grid.intensity import NOTICES
 
     for n in NOTICES[start:]:
-        err.print(f"[yellow]notice:[/] {n}", highlight=False)
+        err.print(f"[yellow]notice:[/] {escape(n)}", highlight=False, soft_wrap=True)
 
 
 def intensity_cmd(
