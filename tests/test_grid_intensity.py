@@ -4,6 +4,7 @@ import pytest
 
 import grid_fakes
 from wattwise import grid
+from wattwise.errors import WattwiseError
 from wattwise.footprint import WORLD_AVERAGE, DomainEnergy, Method
 from wattwise.grid import traces
 
@@ -53,8 +54,6 @@ def test_emissions_hour_by_hour(home):
 
 
 def test_emissions_rejects_bad_intervals(home):
-    from wattwise.errors import WattwiseError
-
     with pytest.raises(WattwiseError):
         grid.emissions_kg([(0, 10, float("nan"))], "FR")
 
@@ -82,3 +81,14 @@ def test_footprint_for(home):
     assert fp2.operational_kg == pytest.approx(kg * 1.2)
     assert fp2.pue_source == "user override"
     assert fp2.to_dict()["intensity"]["resolution"] == "hourly"
+
+
+def test_footprint_for_never_loses_a_run(home, monkeypatch):
+    energy = [DomainEnergy("cpu", 1.0, Method.MODELLED, "cpu-tdp-model", 0.2)]
+    fp = grid.footprint_for(energy, "Atlantis")
+    assert fp.intensity.g_per_kwh == WORLD_AVERAGE.g_per_kwh and "not usable" in fp.notes[0]
+    monkeypatch.setenv("WATTWISE_PUE", "banana")
+    fp = grid.footprint_for(energy, "FR")
+    assert fp.pue == 1.0 and "none applied" in fp.pue_source
+    with pytest.raises(WattwiseError):
+        grid.footprint_for(energy, "Atlantis", strict=True)

@@ -77,7 +77,7 @@ def regions_cmd(
         pue, pue_src = grid.pue.default_pue(key)
         rows.append({"region": key, "location": r.location, "zone": r.zone,
                      "g_per_kwh": round(i.g_per_kwh, 1),
-                     "basis": "zone" if "zone " in i.source.split(";")[-1] else "country",
+                     "basis": "zone" if r.zone in tables.zones() else "country",
                      "pue": pue, "g_per_it_kwh": round(i.g_per_kwh * pue, 1),
                      "google_grid_2024": r.google_grid_g_per_kwh, "source": i.source, "pue_source": pue_src})
     keyf = {"intensity": lambda x: (x["g_per_it_kwh"], x["region"]), "name": lambda x: x["region"],

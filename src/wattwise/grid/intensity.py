@@ -85,10 +85,7 @@ def hourly_intensity(loc: Location, when: datetime) -> Intensity | None:
     )
 
 
-def _live(loc: Location, when: datetime | None, provider: str) -> Intensity:
-    from wattwise.grid.providers import get_provider
-
-    p = get_provider(provider)
+def _live(loc: Location, when: datetime | None, p: Any) -> Intensity:
     now = datetime.now(timezone.utc)
     if when is None or abs((when - now).total_seconds()) <= 3600:
         pt = p.latest(loc)
@@ -131,11 +128,12 @@ def intensity(
             _notice(f"no location configured: live provider {provider} not asked, world average used")
         return WORLD_AVERAGE
     if provider:
+        from wattwise.grid.providers import get_provider
+
+        p = get_provider(provider)  # an unknown provider name is the user's error: raised
         try:
-            return _live(loc, t, provider)
+            return _live(loc, t, p)
         except WattwiseError as exc:
-            if exc.__class__.__name__ == "NotFoundError" and "provider" in exc.message:
-                raise
             _notice(f"live intensity unavailable ({exc.message}); using embedded data for {loc.code}")
             emb = (hourly_intensity(loc, t) if t else None) or annual_intensity(loc)
             return Intensity(
@@ -205,6 +203,7 @@ def footprint_for(
     samples: Sequence[Any] | None = None,
     pue: float | None = None,
     provider: str | None = None,
+    strict: bool = False,
     **footprint_fields: Any,
 ) -> Footprint:
     """A Footprint for a run's IT energy at its location, for ``wattwise show`` and exports.
@@ -213,21 +212,38 @@ def footprint_for(
     intensity is integrated hour by hour where a trace exists. Without them, a live ``provider`` (opt-in) or
     the annual figure is used. ``pue`` overrides the location's default PUE (:func:`pue.default_pue`).
     Extra keyword arguments go to :class:`Footprint` (``embodied_kg``, ``duration_s``, ``counters`` ...).
+    Unless ``strict``, a bad stored location, provider or setting never loses the run: the embedded data or
+    the world average are used and a note says why.
     """
     from wattwise.grid.pue import default_pue, parse_pue
 
-    loc = _loc(location)
     notes = list(footprint_fields.pop("notes", []))
-    if samples:
-        _, inten = emissions_kg(samples, loc)
-    elif provider:
-        inten = intensity(loc, None, provider)
-    else:
-        inten = annual_intensity(loc)
-    if pue is not None:
-        pue_v, pue_src = parse_pue(pue), "user override"
-    else:
-        pue_v, pue_src = default_pue(loc)
+    try:
+        loc = _loc(location)
+    except WattwiseError as exc:
+        if strict:
+            raise
+        notes.append(f"location not usable ({exc}); world average used")
+        loc = None
+    inten = annual_intensity(loc)
+    try:
+        if samples:
+            _, inten = emissions_kg(samples, loc)
+        elif provider:
+            inten = intensity(loc, None, provider)
+    except WattwiseError as exc:
+        if strict:
+            raise
+        notes.append(f"{exc}; annual figure used")
+    try:
+        if pue is not None:
+            pue_v, pue_src = parse_pue(pue), "user override"
+        else:
+            pue_v, pue_src = default_pue(loc)
+    except WattwiseError as exc:
+        if strict:
+            raise
+        pue_v, pue_src = 1.0, f"none applied: {exc}"
     notes.append(
         f"intensity: {inten.g_per_kwh:.1f} {UNIT} ({inten.resolution}, {inten.kind}, {inten.signal}) "
         f"- {inten.source}"
