@@ -30,6 +30,7 @@ OUT = Path(__file__).parent / "results" / "grid.json"
 def coverage() -> dict:
     countries = tables.countries()
     ok2 = sum(1 for a2 in countries if grid.resolve_location(a2).kind == "country")
+    with_figure = sum(1 for c in countries.values() if c.lca is not None)
     ok3 = sum(1 for c in countries.values() if grid.resolve_location(c.alpha3).code == c.alpha2)
     zones = tables.zones()
     okz = sum(1 for z in zones if grid.resolve_location(z).zone == z)
@@ -48,7 +49,13 @@ def coverage() -> dict:
         d["hourly_trace"] += int(loc.zone in traces.available_zones())
     subgrids = {p: sorted(z for z in zones if z.startswith(p + "-")) for p in ("US", "AU", "IN", "JP")}
     return {
-        "countries": {"in_table": len(countries), "resolve_alpha2": ok2, "resolve_alpha3": ok3},
+        "countries": {
+            "iso_3166_1": len(countries),
+            "resolve_alpha2": ok2,
+            "resolve_alpha3": ok3,
+            "with_own_figure": with_figure,
+            "world_average_fallback": len(countries) - with_figure,
+        },
         "zones": {
             "in_table": len(zones),
             "resolve": okz,
@@ -106,9 +113,7 @@ def main() -> dict:
 if __name__ == "__main__":
     r = main()
     print(json.dumps(r["coverage"], indent=1))
-    print(
-        f"{'zone':12} {'mean':>7} {'min':>6} {'p5':>6} {'median':>6} {'p95':>6} {'max':>6}  best/worst UTC"
-    )
+    print(f"{'zone':12} {'mean':>7} {'min':>6} {'p5':>6} {'median':>6} {'p95':>6} {'max':>6}  best/worst UTC")
     for z, s in r["spread_8h"].items():
         print(
             f"{z:12} {s['annual_mean_lca_g_per_kwh']:7.1f} {s['ratio_min']:6.3f} {s['ratio_p5']:6.3f} "

@@ -99,6 +99,11 @@ def build_countries() -> int:
         if c is None or e.get("carbon_intensity") is None:
             continue
         rows.append([c.alpha_2, a3, e["country_name"], f"{float(e['carbon_intensity']):.2f}", e["year"]])
+    have = {r[0] for r in rows}
+    for c in pycountry.countries:  # ISO countries without a figure: they resolve, with the world average
+        if c.alpha_2 not in have:
+            rows.append([c.alpha_2, c.alpha_3, getattr(c, "common_name", None) or c.name, "", ""])
+    rows.sort(key=lambda r: r[1])
     with open(OUT / "countries.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["alpha2", "alpha3", "name", "lca_g_per_kwh", "year"])

@@ -50,7 +50,10 @@ def test_unknown_lists_close_names(home):
 
 
 def test_coverage_counts(home):
-    assert len(tables.countries()) >= 200
+    countries = tables.countries()
+    assert len(countries) == 249 and sum(c.lca is not None for c in countries.values()) >= 200
+    mc = grid.intensity("MCO")
+    assert "no figure for MC" in mc.source
     assert len(tables.zones()) >= 120
     regions = tables.cloud_regions()
     by = {p: sum(1 for r in regions.values() if r.provider == p) for p in ("aws", "gcp", "azure")}

@@ -57,8 +57,14 @@ def test_electricitymaps_history_and_forecast(net, monkeypatch):
 
 @pytest.mark.parametrize(
     ("error", "retried"),
-    [(401, False), (403, False), (429, True), (503, True),
-     (TimeoutError("timed out"), True), (urllib.error.URLError("unreachable"), True)],
+    [
+        (401, False),
+        (403, False),
+        (429, True),
+        (503, True),
+        (TimeoutError("timed out"), True),
+        (urllib.error.URLError("unreachable"), True),
+    ],
 )
 def test_failures_fall_back_with_notice(net, monkeypatch, tmp_path, caplog, error, retried):
     monkeypatch.setenv("ELECTRICITYMAPS_TOKEN", TOKEN)

@@ -57,7 +57,7 @@ def annual_intensity(location: str | Location | None) -> Intensity:
         where = f"zone {z.zone}" + (f" for {loc.code}" if loc.kind == "cloud" else "")
         return Intensity(z.lca, f"{z.source}; {where}", "annual", "lifecycle", "average", loc.code)
     countries = tables.countries()
-    if loc.country in countries:
+    if loc.country in countries and countries[loc.country].lca is not None:
         c = countries[loc.country]
         where = f"country {c.alpha2}" + (
             f" for {loc.code} (no figure for its zone {loc.zone})"
@@ -67,7 +67,8 @@ def annual_intensity(location: str | Location | None) -> Intensity:
         return Intensity(c.lca, f"{c.source}; {where}", "annual", "lifecycle", "average", loc.code)
     return Intensity(
         WORLD_AVERAGE.g_per_kwh,
-        f"{WORLD_AVERAGE.source}; no figure for {loc.code}",
+        f"world average 2023, Ember Global Electricity Review 2024: no figure for {loc.code} in the "
+        "embedded tables",
         WORLD_AVERAGE.resolution,
         WORLD_AVERAGE.kind,
         WORLD_AVERAGE.signal,

@@ -35,8 +35,8 @@ class CountryRow:
     alpha2: str
     alpha3: str
     name: str
-    lca: float
-    year: int
+    lca: float | None  # None: ISO country without a published figure in the source
+    year: int | None
 
     @property
     def source(self) -> str:
@@ -94,7 +94,7 @@ def countries() -> dict[str, CountryRow]:
     out = {}
     for r in _rows("countries.csv"):
         out[r["alpha2"]] = CountryRow(
-            r["alpha2"], r["alpha3"], r["name"], float(r["lca_g_per_kwh"]), int(r["year"])
+            r["alpha2"], r["alpha3"], r["name"], _f(r["lca_g_per_kwh"]), int(r["year"]) if r["year"] else None
         )
     return out
 
