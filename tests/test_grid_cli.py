@@ -78,3 +78,15 @@ def test_config_roundtrip_masks_secrets(home, capsys):
     assert rc != 0 and "not set" in err
     rc, _, err = run(capsys, "config", "set", "location", "Atlantis")
     assert rc != 0 and "unknown location" in err
+
+
+def test_watttime_cli_shows_signal_index(home, capsys, monkeypatch):
+    from wattwise.grid import http
+
+    monkeypatch.setenv("WATTTIME_USERNAME", "me")
+    monkeypatch.setenv("WATTTIME_PASSWORD", "pw")
+    http.OPENER.add("api.watttime.org/login", "wt_login.json")
+    http.OPENER.add("/v3/forecast", "wt_forecast_CAISO_NORTH.json")
+    http.OPENER.add("/v3/signal-index", "wt_signal_index_CAISO_NORTH.json")
+    rc, out, _ = run(capsys, "intensity", "aws:us-west-1", "--provider", "watttime")
+    assert rc == 0 and "marginal" in out and "signal index: 37" in out

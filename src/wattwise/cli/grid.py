@@ -49,6 +49,16 @@ def intensity_cmd(
     console.print(f"{escape(loc.label)} \\[{loc.code}, {loc.kind}]: [bold]{i.g_per_kwh:.1f} {grid.UNIT}[/] "
                   f"({i.resolution}, {i.kind}, {i.signal})", highlight=False)
     console.print(f"  source: {i.source}", highlight=False, soft_wrap=True)
+    if provider and provider.strip().lower().startswith(("watttime", "wt")) and i.resolution == "live":
+        from wattwise.grid.providers import get_provider
+
+        try:
+            value, point_time = get_provider("watttime").signal_index(loc)
+        except WattwiseError as exc:
+            err.print(f"[yellow]notice:[/] signal index unavailable ({escape(exc.message)})", soft_wrap=True)
+        else:
+            console.print(f"  WattTime signal index: {value:.0f} (percentile of marginal emissions, "
+                          f"0 = cleanest) at {point_time}", highlight=False)
 
 
 def regions_cmd(
