@@ -153,3 +153,33 @@ def test_configured_provider_is_opt_in(net, monkeypatch):
     monkeypatch.setenv("WATTWISE_GRID_PROVIDER", "ukgrid")
     net.add("carbonintensity.org.uk/intensity", "uk_intensity.json")
     assert grid.intensity("GB").resolution == "live"
+
+
+def test_watttime_relogin_after_expired_token(net, monkeypatch):
+    from wattwise.grid.providers import watttime
+
+    monkeypatch.setenv("WATTTIME_USERNAME", "me")
+    monkeypatch.setenv("WATTTIME_PASSWORD", "pw")
+    monkeypatch.setattr(watttime, "_TOKEN", {"me": "expired"})
+    net.add("api.watttime.org/login", "wt_login.json")
+    calls = {"n": 0}
+
+    def forecast(req, timeout):
+        calls["n"] += 1
+        if req.get_header("Authorization") == "Bearer expired":
+            raise urllib.error.HTTPError(req.full_url, 401, "expired", None, None)
+        return 200, (grid_fakes.FIXTURES / "wt_forecast_CAISO_NORTH.json").read_bytes()
+
+    original = net.__call__
+
+    def router(req, timeout):
+        if "/v3/forecast" in req.full_url:
+            net.requests.append(req)
+            return forecast(req, timeout)
+        return original(req, timeout)
+
+    from wattwise.grid import http
+
+    monkeypatch.setattr(http, "OPENER", router)
+    i = grid.intensity("aws:us-west-1", provider="watttime")
+    assert i.resolution == "live" and calls["n"] == 2

@@ -71,8 +71,14 @@ class WattTime:
         hit = cache.get(key, ttl)
         if hit is not None:
             return hit
-        tok = self._login()
-        data = get_json(NAME, f"{BASE}/v3/{endpoint}", params, headers={"Authorization": f"Bearer {tok}"})
+        url = f"{BASE}/v3/{endpoint}"
+        try:
+            data = get_json(NAME, url, params, headers={"Authorization": f"Bearer {self._login()}"})
+        except ProviderError as exc:
+            if exc.status != 401 or not _TOKEN:
+                raise
+            _TOKEN.clear()  # the cached token expired (WattTime tokens last 30 minutes): log in again once
+            data = get_json(NAME, url, params, headers={"Authorization": f"Bearer {self._login()}"})
         if not isinstance(data, dict) or not isinstance(data.get("data"), list):
             raise ProviderError(NAME, "unexpected response shape")
         cache.put(key, data)
