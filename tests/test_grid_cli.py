@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-import grid_fakes
+from tests import grid_fakes
 from wattwise.cli.app import main
 
 

@@ -2,7 +2,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-import grid_fakes
+from tests import grid_fakes
 from wattwise import grid
 from wattwise.errors import WattwiseError
 from wattwise.footprint import WORLD_AVERAGE, DomainEnergy, Method

@@ -1,6 +1,6 @@
 import pytest
 
-import grid_fakes
+from tests import grid_fakes
 from wattwise import grid
 from wattwise.errors import NotFoundError, WattwiseError
 from wattwise.grid import tables
@@ -88,7 +88,7 @@ def test_cloud_detection_off_by_default(home, monkeypatch):
 
 
 def test_cloud_detection_when_enabled(home, monkeypatch):
-    from grid_fakes import FakeNet
+    from tests.grid_fakes import FakeNet
     from wattwise.grid import http
 
     fake = FakeNet()

@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-import grid_fakes
+from tests import grid_fakes
 from wattwise import grid
 from wattwise.errors import NotFoundError
 from wattwise.grid.intensity import NOTICES
