@@ -11,18 +11,6 @@ from wattwise.footprint import J_PER_KWH, WORLD_AVERAGE, DomainEnergy, Footprint
 from wattwise.store.records import CounterRow, SampleRow
 
 
-def resolve_intensity(location: str | None, when: float | None = None,
-                      g_per_kwh: float | None = None) -> Intensity:
-    """The intensity to use: an explicit value, else the location's (grid data), else the world average."""
-    if g_per_kwh is not None:
-        return Intensity(g_per_kwh, "user-supplied intensity", "user", location=location)
-    if location:
-        from wattwise.grid import intensity  # the grid package resolves names and raises clear errors
-
-        return intensity(location, when)
-    return WORLD_AVERAGE
-
-
 def domain_totals(samples: Iterable[SampleRow]) -> list[DomainEnergy]:
     """Total energy per domain; a domain's method/source/uncertainty are those of its last sample."""
     joules: dict[str, float] = defaultdict(float)
@@ -79,25 +67,25 @@ def footprint_from_samples(
     location: str | None = None,
     g_per_kwh: float | None = None,
     pue: float | None = None,
+    strict: bool = False,
 ) -> Footprint:
-    """The footprint of a run's samples. With a location and hourly grid data, CO2 is integrated per hour."""
-    start = samples[0].t_start if samples else None
-    fp = Footprint(energy=domain_totals(samples), duration_s=duration_s, counters=counter_totals(counters))
-    fp.intensity = resolve_intensity(location, start, g_per_kwh)
+    """The footprint of a run's samples.
+
+    An explicit ``g_per_kwh`` wins; else with a location the grid data give the intensity (hour by hour
+    where a trace covers the run) and the location's default PUE; else the world average, labelled so.
+    ``strict`` raises on a bad location instead of falling back with a note (for user-typed input).
+    """
+    energy = domain_totals(samples)
+    totals = counter_totals(counters)
+    if location and g_per_kwh is None:
+        from wattwise.grid import footprint_for
+
+        spans = [(h.t_start, h.t_end, h.kwh) for h in hourly_energy(samples)]
+        return footprint_for(energy, location, samples=spans, pue=pue, strict=strict, duration_s=duration_s,
+                             counters=totals)
+    intensity = (Intensity(g_per_kwh, "user-supplied intensity", "user", location=location)
+                 if g_per_kwh is not None else WORLD_AVERAGE)
+    fp = Footprint(energy=energy, intensity=intensity, duration_s=duration_s, counters=totals)
     if pue is not None:
         fp.pue, fp.pue_source = pue, "user-supplied PUE"
-    if location and g_per_kwh is None and samples:
-        hourly = _hourly_carbon(samples, location, fp.pue)
-        if hourly is not None:
-            fp.operational_kg_override, fp.intensity = hourly
     return fp
-
-
-def _hourly_carbon(samples: list[SampleRow], location: str, pue: float) -> tuple[float, Intensity] | None:
-    """Hour-by-hour operational kg and the effective intensity, when the grid package offers it."""
-    try:
-        from wattwise.grid import emissions_kg
-    except ImportError:
-        return None
-    spans = [(h.t_start, h.t_end, h.kwh * pue) for h in hourly_energy(samples)]
-    return emissions_kg(spans, location)

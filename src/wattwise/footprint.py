@@ -15,7 +15,7 @@ from enum import Enum
 J_PER_KWH = 3.6e6
 
 #: World-average grid carbon intensity used until a location is given.
-#: Ember, "Global Electricity Review 2024": 480 gCO2/kWh for 2023 (direct emissions of generation).
+#: Ember, "Global Electricity Review 2024": 480 gCO2/kWh for 2023 (Ember's lifecycle emission factors).
 WORLD_AVERAGE_G_PER_KWH = 480.0
 WORLD_AVERAGE_SOURCE = "world average 2023, Ember Global Electricity Review 2024 (no location given)"
 
@@ -60,7 +60,7 @@ class Intensity:
 
     g_per_kwh: float
     source: str = WORLD_AVERAGE_SOURCE
-    resolution: str = "annual"  # annual | hourly | live | user
+    resolution: str = "annual"  # annual | hourly | typical-hourly | live | user
     kind: str = "lifecycle"  # lifecycle | direct
     signal: str = "average"  # average | marginal
     location: str | None = None
@@ -70,7 +70,7 @@ class Intensity:
             raise ValueError(f"carbon intensity must be a non-negative number, got {self.g_per_kwh}")
 
 
-WORLD_AVERAGE = Intensity(WORLD_AVERAGE_G_PER_KWH, WORLD_AVERAGE_SOURCE, "annual", "direct", "average")
+WORLD_AVERAGE = Intensity(WORLD_AVERAGE_G_PER_KWH, WORLD_AVERAGE_SOURCE, "annual", "lifecycle", "average")
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,10 @@ class Run:
     def start(self) -> Run:
         if self.status == "running":
             raise WattwiseError(f"run {self.id} is already running", "stop it before starting it again")
+        if self.location:
+            from wattwise.grid import resolve_location
+
+            resolve_location(self.location)  # an unknown location fails now, not after the job
         self.store = self._store_arg if isinstance(self._store_arg, SqlStore) else open_store(self._store_arg)
         self.selection = (
             Selection(self._sensors_arg, [(s.name, s.available(), True) for s in self._sensors_arg])

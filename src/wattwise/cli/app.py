@@ -18,6 +18,8 @@ from wattwise.errors import WattwiseError
 COMMAND_MODULES = [
     "wattwise.cli.measure",
     "wattwise.cli.estimate",
+    "wattwise.cli.grid",
+    "wattwise.cli.config",
 ]
 
 app = typer.Typer(

@@ -38,7 +38,7 @@ def run_footprint(store: SqlStore, rec: RunRecord, location: str | None = None,
     """The stored run's footprint at its (or the given) location."""
     g = intensity if intensity is not None else rec.config.get("intensity_g_per_kwh")
     return footprint_from_samples(store.samples(rec.id), store.counters(rec.id), rec.duration_s,
-                                  location or rec.location, g)
+                                  location or rec.location, g, strict=location is not None)
 
 
 def footprint_table(fp: Footprint, title: str = "Energy by component") -> Table:

@@ -23,15 +23,12 @@ def grid_lookup(location: str) -> tuple[Intensity, tuple[float, str] | None]:
             f"cannot look up location {location!r}: this wattwise has no grid data",
             "pass the carbon intensity with --intensity G_PER_KWH (and --pue)",
         ) from None
-    intensity = grid.intensity(location)
-    pue = None
-    try:
-        from wattwise.grid.pue import default_pue  # type: ignore[import-not-found]
+    from wattwise.grid.pue import NO_PUE, default_pue
 
-        pue = default_pue(location)
-    except ImportError:
-        pass
-    return intensity, pue
+    intensity = grid.intensity(location)
+    pue = default_pue(location)
+    # a non-cloud location has no known data centre: keep the planner's documented default PUE
+    return intensity, (None if pue == NO_PUE else pue)
 
 
 def resolve(
