@@ -1,0 +1,1 @@
+"""Grid carbon intensity: embedded tables, hourly traces, live providers (opt-in), PUE."""
