@@ -103,7 +103,7 @@ def _forecast_for(location: str | Forecast, forecast: str | Forecast, now: float
         return location
     if isinstance(forecast, Forecast):
         return forecast
-    hours = int(math.ceil((t1 - hour_floor(now)) / HOUR))
+    hours = math.ceil((t1 - hour_floor(now)) / HOUR)
     return make_forecast(location, now, max(hours, 1), forecast)
 
 
@@ -145,8 +145,7 @@ def best_window(location: str | Forecast, duration: timedelta | float | str,
         if h - d >= t0:
             cands.add(h - d)
         h += HOUR
-    scored = sorted((round(fc.mean(s, s + d), 9), s) for s in cands)
-    best, s = scored[0]
+    s = min(cands, key=lambda c: (round(fc.mean(c, c + d), 9), c))
     return Window(utc(s), utc(s + d), fc.mean(s, s + d), fc.mean(t0, t0 + d), fc)
 
 
@@ -187,7 +186,7 @@ def plan_interruptible(location: str | Forecast, duration: timedelta | float | s
         chosen_order = ok + rest
     elif pause_dirtiest is not None:
         policy = f"pause in the dirtiest {pause_dirtiest:.0%} of hours"
-        n_pause = int(round(pause_dirtiest * len(slots)))
+        n_pause = round(pause_dirtiest * len(slots))
         dirty = set(sorted(order, key=lambda i: (-slots[i][2], i))[:n_pause])
         chosen_order = [i for i in order if i not in dirty] + sorted(dirty, key=lambda i: (slots[i][2], i))
     else:
@@ -199,12 +198,8 @@ def plan_interruptible(location: str | Forecast, duration: timedelta | float | s
         if need <= EPS:
             break
         a, b, _ = slots[i]
-        if pause_above is None and pause_dirtiest is None:
-            use = min(b - a, need)  # partial slot: use its end or start? keep the start for determinism
-            take.append((a, a + use))
-        else:
-            use = min(b - a, need)
-            take.append((a, a + use))
+        use = min(b - a, need)  # a partial last slot runs from the slot's start
+        take.append((a, a + use))
         need -= use
     take.sort()
     merged: list[list[float]] = []
