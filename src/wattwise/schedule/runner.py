@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from rich.console import Console
@@ -234,7 +235,7 @@ def wait_then_start(location: str | None, *, within: str | None = None, deadline
     sched = ScheduledRun(place, t_now, t_deadline or t_now, work, pause_above=pause_above, pause_mode=pause_mode,
                          duration_given=bool(duration), console=con, clock=clock, sleep=sleep, tick_s=tick_s)
     if pause_above is not None or share is not None:
-        plan = plan_interruptible(place.code, work, t_now, t_deadline, forecast=forecast, now=t_now,
+        plan = plan_interruptible(place.code, timedelta(seconds=work), t_now, t_deadline, forecast=forecast, now=t_now,
                                   pause_above=pause_above, pause_dirtiest=share)
         sched.plan, sched.start, sched.deadline = plan, plan.intervals[0][0], plan.deadline
         con.print(f"wattwise: {plan.policy} in {place.code}: start {fmt_utc(sched.start)}, run "
@@ -242,7 +243,7 @@ def wait_then_start(location: str | None, *, within: str | None = None, deadline
                   f"{plan.mean_g_per_kwh:.0f} gCO2e/kWh vs {plan.now_g_per_kwh:.0f} now "
                   f"({plan.saving_pct:+.0f} % saving)", highlight=False)
     else:
-        w = best_window(place.code, work, t_now, t_deadline, forecast=forecast, now=t_now)
+        w = best_window(place.code, timedelta(seconds=work), t_now, t_deadline, forecast=forecast, now=t_now)
         sched.window, sched.start = w, w.start.timestamp()
         con.print(f"wattwise: best start in {place.code}: {fmt_utc(w.start)} (in {fmt_hours(sched.start - t_now)}), "
                   f"expected {w.mean_g_per_kwh:.0f} gCO2e/kWh vs {w.now_g_per_kwh:.0f} now "
