@@ -26,6 +26,10 @@ from wattwise.schedule.timeutil import fmt_hours, fmt_utc, hour_floor, parse_dur
 from wattwise.schedule.window import Plan, Window, best_window, plan_interruptible
 
 DEFAULT_DURATION_H = 1.0
+#: The clock and the wait used by ``wattwise run`` (tests replace them to skip real waiting).
+CLOCK: Callable[[], float] = time.time
+SLEEP: Callable[[float], None] = time.sleep
+TICK_S = 15.0  # seconds between pause decisions
 
 
 class Cancelled(WattwiseError):
@@ -201,8 +205,8 @@ def ran_under(place: Place, spans: list[tuple[float, float]]) -> tuple[float | N
 def wait_then_start(location: str | None, *, within: str | None = None, deadline: str | None = None,
                     duration: str | None = None, pause_above: float | None = None,
                     pause_dirtiest: str | None = None, pause_mode: str = "signal", forecast: str = DEFAULT_METHOD,
-                    now: float | None = None, clock: Callable[[], float] = time.time,
-                    sleep: Callable[[float], None] = time.sleep, tick_s: float = 15.0,
+                    now: float | None = None, clock: Callable[[], float] | None = None,
+                    sleep: Callable[[float], None] | None = None, tick_s: float | None = None,
                     console: Console | None = None) -> ScheduledRun | None:
     """Plan the run, print the plan, wait for the start; ``None`` when no scheduling option was given."""
     if not (within or deadline or pause_above is not None or pause_dirtiest):
@@ -210,6 +214,7 @@ def wait_then_start(location: str | None, *, within: str | None = None, deadline
             raise WattwiseError("--duration only makes sense with --within, --deadline or a pause option")
         return None
     con = console or Console(stderr=True)
+    clock, sleep, tick_s = clock or CLOCK, sleep or SLEEP, tick_s or TICK_S
     if within and deadline:
         raise WattwiseError("give --within or --deadline, not both")
     if pause_above is not None and pause_dirtiest:
