@@ -131,6 +131,10 @@ def offline_values(x: Sequence[float], i0: int, horizon: int, method: str, days:
     return out
 
 
+class NoHourlyData(WattwiseError):
+    """The location has no hourly trace (and no live forecast was asked for)."""
+
+
 # -- locations ------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Place:
@@ -174,7 +178,7 @@ def _trace_zone(place: Place) -> str:
     zones = traces.available_zones()
     if place.zone and place.zone in zones:
         return place.zone
-    raise WattwiseError(
+    raise NoHourlyData(
         f"no hourly data for {place.code} ({place.label})",
         f"offline forecasts need an hourly trace; zones with one: {', '.join(zones)}; or configure a live "
         "provider (forecast=live)")

@@ -163,6 +163,8 @@ class ScheduledRun:
                                f"{self.expected_g_per_kwh:.0f}", highlight=False)
         if self.pause_file:
             PauseFile(self.pause_file).resume()
+            if os.environ.get(PAUSE_FILE_ENV) == self.pause_file:
+                del os.environ[PAUSE_FILE_ENV]
         return fp
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from wattwise.errors import WattwiseError
-from wattwise.schedule.forecast import DEFAULT_METHOD, Forecast, Place, resolve
+from wattwise.schedule.forecast import DEFAULT_METHOD, Forecast, NoHourlyData, Place, resolve
 from wattwise.schedule.timeutil import parse_duration, parse_instant
 from wattwise.schedule.window import Window, best_window
 
@@ -82,12 +82,10 @@ def best_location(candidates: list[str], duration: timedelta | float | str,
         if place.code in seen:
             continue
         seen.add(place.code)
-        from wattwise.grid import traces
-
-        if place.zone in traces.available_zones() or forecast in ("live",):
+        try:
             w = best_window(place.code, d, t0, t1, forecast=forecast, now=t_now)
             g, label, win = w.mean_g_per_kwh, w.label, w
-        else:
+        except NoHourlyData:
             (g, label), win = _flat(place, t0), None
         out.append(Candidate(place, g, label, win, latency_ms.get(c), price_per_h.get(c), d.total_seconds() / 3600,
                              kwh))
