@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import platform
 import sys
 import time
@@ -116,7 +117,7 @@ def load_traces(data: Path | None) -> tuple[dict[str, np.ndarray], str]:
                 col = next(r).index(LCA_COL)
                 rows = [(row[3], float(row[col])) for row in r]
             out[rows[0][0]] = np.array([v for _, v in rows])
-        return out, str(data)
+        return out, os.path.relpath(data, ROOT)
     from wattwise.grid import traces
 
     return ({z: np.array(traces.load_trace(z).lca) for z in traces.available_zones()},
