@@ -135,8 +135,10 @@ class HourlyTrace:
         hs = self.timestamps[i]
         if typical:
             asked = datetime.fromtimestamp(math.floor(to_epoch(when)), tz=timezone.utc)
-            label = (f"{self.source}, {self.zone}: typical profile - {self.year} value for the same month, "
-                     f"day and hour, used for {asked:%Y-%m-%d %H:00} UTC")
+            label = (
+                f"{self.source}, {self.zone}: typical profile - {self.year} value for the same month, "
+                f"day and hour, used for {asked:%Y-%m-%d %H:00} UTC"
+            )
         else:
             hour = datetime.fromtimestamp(hs, tz=timezone.utc)
             label = f"{self.source}, {self.zone}, hour {hour:%Y-%m-%d %H:00} UTC"
@@ -187,5 +189,14 @@ def load_trace(zone: str) -> HourlyTrace:
         est.append(1 if e == "1" else 0)
     if any(b - a != HOUR for a, b in itertools.pairwise(ts)):
         raise ValueError(f"trace {meta['file']} is not a contiguous hourly series")
-    return HourlyTrace(key, meta["year"], tuple(ts), lca, direct, bytes(est), meta["source"],
-                       meta["license"], meta.get("zone_name", ""))
+    return HourlyTrace(
+        key,
+        meta["year"],
+        tuple(ts),
+        lca,
+        direct,
+        bytes(est),
+        meta["source"],
+        meta["license"],
+        meta.get("zone_name", ""),
+    )
