@@ -120,7 +120,7 @@ def test_run_within_waits_runs_and_records(capsys, monkeypatch, tmp_path):
 
     rec = open_store(store).get_run("last")
     info = rec.config["schedule"]
-    assert info["ran_g_per_kwh"] > 0 and "trace" in info["ran_source"]
+    assert info["ran_g_per_kwh"] > 0 and "hour by hour" in info["ran_source"]
     assert info["window"]["saving_pct"] >= 0 and info["location"] == "US-CAL-CISO"
     assert 0 <= ft.slept <= 20 * 3600  # waited in fake time only, never past the flexibility window
 

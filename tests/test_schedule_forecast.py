@@ -110,3 +110,37 @@ def test_forecast_value_checks():
     assert f.mean(3600, 3600 * 3) == pytest.approx(15.0)
     with pytest.raises(WattwiseError, match="no forecast"):
         f.value_at(3600 * 5)
+
+
+class FakeProvider:
+    name = "fakeprov"
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+
+    def forecast(self, location):
+        from datetime import datetime, timezone
+
+        from wattwise.grid.providers import LivePoint
+
+        if self.fail:
+            raise WattwiseError("fakeprov: HTTP 503")
+        t0 = 1_700_000_000 - 1_700_000_000 % 3600
+        return [LivePoint(datetime.fromtimestamp(t0 + 3600 * i, tz=timezone.utc), 50.0 + i, "lifecycle", "average",
+                          "Fake API") for i in range(48)]
+
+
+def test_configured_provider_forecast_and_fallback(monkeypatch):
+    import wattwise.grid.providers as providers
+
+    monkeypatch.delattr(grid, "forecast", raising=False)
+    monkeypatch.setenv("WATTWISE_GRID_PROVIDER", "fakeprov")
+    monkeypatch.setattr(providers, "get_provider", lambda name: FakeProvider())
+    f = make_forecast("DE", 1_700_000_000, 12, "auto")
+    assert f.method == "live" and f.values[:2] == (50.0, 51.0) and "fakeprov forecast" in f.label
+    assert "Fake API" in f.label
+    monkeypatch.setattr(providers, "get_provider", lambda name: FakeProvider(fail=True))
+    f = make_forecast("DE", 1_700_000_000, 12, "auto")
+    assert f.method == "blend" and "live forecast unavailable: fakeprov: HTTP 503" in f.label
+    with pytest.raises(WattwiseError, match="503"):
+        make_forecast("DE", 1_700_000_000, 12, "live")

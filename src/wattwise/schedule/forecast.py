@@ -131,6 +131,10 @@ def offline_values(x: Sequence[float], i0: int, horizon: int, method: str, days:
     return out
 
 
+class NoProvider(WattwiseError):
+    """No live forecast provider is configured."""
+
+
 class NoHourlyData(WattwiseError):
     """The location has no hourly trace (and no live forecast was asked for)."""
 
@@ -208,34 +212,42 @@ def trace_forecast(zone: str, now: datetime | float | str | None, hours: int, me
                     {"typical": typical, "trace_year": tr.year, "kind": kind})
 
 
-def live_forecast(place: Place, now: float, hours: int) -> Forecast:
-    """The grid package's provider forecast, as a :class:`Forecast`; WattwiseError when none is available."""
-    fn: Callable | None = None
-    try:
-        import wattwise.grid as grid
+def live_forecast(place: Place, now: float, hours: int, provider: str | None = None) -> Forecast:
+    """The live provider's forecast (``provider`` or the configured ``grid_provider``) as a :class:`Forecast`;
+    WattwiseError when none is configured or the provider fails."""
+    import wattwise.grid as grid
 
-        fn = getattr(grid, "forecast", None)
-    except ImportError:  # pragma: no cover
-        fn = None
-    if fn is None:
-        raise WattwiseError("no live forecast provider available",
-                            "this wattwise has no provider forecast; use an offline forecast (blend, profile, "
-                            "yesterday, last-week)")
     start = hour_floor(now)
+    fn: Callable | None = getattr(grid, "forecast", None)  # a future package-level helper, if the grid adds one
+    if fn is not None:
+        try:
+            raw = fn(place.code, start=start, end=start + hours * HOUR)
+        except TypeError:
+            raw = fn(place.code, start, start + hours * HOUR)
+        return _from_points(raw, place, now)
     try:
-        raw = fn(place.code, start=start, end=start + hours * HOUR)
-    except TypeError:
-        raw = fn(place.code, start, start + hours * HOUR)
-    return _from_points(raw, place, now)
+        from wattwise.config import setting
+        from wattwise.grid.locations import resolve_location
+        from wattwise.grid.providers import get_provider
+    except ImportError:
+        get_provider = None  # type: ignore[assignment]
+    name = provider or (setting("grid_provider") if get_provider is not None else None)
+    if get_provider is None or not name:
+        raise NoProvider("no live forecast provider configured",
+                            "configure one (WATTWISE_GRID_PROVIDER=electricitymaps|watttime|ukgrid, see docs/grid.md)"
+                            " or use an offline forecast (blend, profile, yesterday, last-week)")
+    p = get_provider(name)
+    return _from_points(p.forecast(resolve_location(place.code)), place, now, label=f"{p.name} forecast")
 
 
-def _from_points(raw: object, place: Place, now: float) -> Forecast:
+def _from_points(raw: object, place: Place, now: float, label: str | None = None) -> Forecast:
     """Accept a provider forecast as points (tuples or objects with a time and a g/kWh value), or a Forecast."""
     if isinstance(raw, Forecast):
         return raw
-    label = getattr(raw, "label", None) or getattr(raw, "source", None) or "live provider forecast"
+    label = getattr(raw, "label", None) or getattr(raw, "source", None) or label or "live provider forecast"
     points = getattr(raw, "points", raw)
     pts: list[tuple[int, float]] = []
+    sources: list[str] = []
     for p in points if isinstance(points, Iterable) else []:
         if isinstance(p, tuple):
             when, g = p[0], p[1]
@@ -245,6 +257,8 @@ def _from_points(raw: object, place: Place, now: float) -> Forecast:
             g = getattr(g, "g_per_kwh", g)
         if when is None or g is None:
             continue
+        if not sources and not isinstance(p, tuple):
+            sources.append(str(getattr(p, "source", "")) + (f", {p.signal}" if hasattr(p, "signal") else ""))
         pts.append((hour_floor(parse_instant(when).timestamp()), float(g)))
     if not pts:
         raise WattwiseError(f"the live provider returned no forecast for {place.code}")
@@ -259,7 +273,8 @@ def _from_points(raw: object, place: Place, now: float) -> Forecast:
         last = hourly.get(t, last)  # fill gaps (e.g. 5-min or 30-min providers) with the previous value
         vals.append(last)
         t += HOUR
-    return Forecast(start, tuple(vals), "live", f"live: {label}", place.code, now)
+    src = f" ({sources[0].strip(', ')})" if sources and sources[0].strip(", ") else ""
+    return Forecast(start, tuple(vals), "live", f"live: {label}{src}", place.code, now)
 
 
 def make_forecast(location: str | Place, now: datetime | float | str | None, hours: int,
@@ -269,13 +284,22 @@ def make_forecast(location: str | Place, now: datetime | float | str | None, hou
         raise unknown("forecast method", method, list(METHODS))
     place = location if isinstance(location, Place) else resolve(location)
     t_now = parse_instant(now, "now").timestamp()
+    why = ""
     if method in ("live", "auto"):
         try:
             fc = live_forecast(place, t_now, hours)
             if fc.end >= hour_floor(t_now) + hours * HOUR or method == "live":
                 return fc
-        except WattwiseError:
+            why = f"the live forecast ends at {fmt_utc(fc.end)}"
+        except NoProvider:
             if method == "live":
                 raise
+        except WattwiseError as exc:
+            if method == "live":
+                raise
+            why = f"live forecast unavailable: {exc.message}"
         method = "blend"
-    return trace_forecast(_trace_zone(place), t_now, hours, method, kind)
+    fc = trace_forecast(_trace_zone(place), t_now, hours, method, kind)
+    if why:
+        fc = Forecast(fc.start, fc.values, fc.method, f"{fc.label} [{why}]", fc.location, fc.issued_at, fc.extra)
+    return fc

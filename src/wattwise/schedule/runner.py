@@ -169,39 +169,51 @@ class ScheduledRun:
 
 
 def ran_under(place: Place, spans: list[tuple[float, float]]) -> tuple[float | None, str]:
-    """Time-weighted mean intensity over the running spans: the grid package's value for each hour when it offers
-    one, else the embedded trace (the exact hour, or the same hour of the trace year as a typical profile)."""
+    """Time-weighted mean intensity over the running spans, with its source: the live provider's values when one
+    is configured, else the embedded data hour by hour (the grid package's ``emissions_kg``)."""
+    spans = [(a, b) for a, b in spans if b > a]
+    if not spans:
+        return None, "the job did not run"
+    try:
+        from wattwise.config import setting
+        from wattwise.grid import emissions_kg, intensity
+    except ImportError:
+        return _ran_under_trace(place, spans)
+    try:
+        if setting("grid_provider"):
+            total = weighted = 0.0
+            sources: list[str] = []
+            for a, b in spans:
+                t = a
+                while t < b:
+                    nxt = min(hour_floor(t) + 3600, b)
+                    i = intensity(place.code, t)
+                    weighted += i.g_per_kwh * (nxt - t)
+                    total += nxt - t
+                    sources.append(f"{i.resolution}: {i.source}")
+                    t = nxt
+            more = f" (+{len(sources) - 1} more hours)" if len(sources) > 1 else ""
+            return weighted / total, sources[0] + more
+        _kg, i = emissions_kg([(a, b, (b - a) / 3600.0) for a, b in spans], place.code)
+        return i.g_per_kwh, f"{i.resolution}: {i.source}"
+    except WattwiseError as exc:
+        return None, f"no intensity: {exc.message}"
+
+
+def _ran_under_trace(place: Place, spans: list[tuple[float, float]]) -> tuple[float | None, str]:
+    """Without the grid package's intensity API: the embedded trace of the zone, hour by hour."""
     from wattwise.grid import traces
 
-    def grid_value(t: float) -> tuple[float, str] | None:
-        try:
-            from wattwise.grid import intensity  # type: ignore[attr-defined]
-
-            i = intensity(place.code, t)
-            return float(i.g_per_kwh), str(i.source)
-        except (ImportError, AttributeError, WattwiseError, TypeError, ValueError):
-            return None
-
-    total = weighted = 0.0
-    labels: set[str] = set()
+    if place.zone not in traces.available_zones():
+        return None, "no hourly intensity for this location"
+    tr = traces.load_trace(place.zone)
+    secs = sum(b - a for a, b in spans)
+    grams, typical = 0.0, False
     for a, b in spans:
-        t = a
-        while t < b:
-            nxt = min(hour_floor(t) + 3600, b)
-            got = grid_value(t)
-            if got is None and place.zone in traces.available_zones():
-                v = traces.load_trace(place.zone).value_at(t)
-                got = (v.g_per_kwh, f"{'typical profile from the ' if v.typical else ''}{v.kind} trace "
-                                    f"{traces.load_trace(place.zone).year} of {place.zone}")
-            if got is None:
-                return None, "no hourly intensity for this location"
-            weighted += got[0] * (nxt - t)
-            total += nxt - t
-            labels.add(got[1])
-            t = nxt
-    if total <= 0:
-        return None, "the job did not run"
-    return weighted / total, "; ".join(sorted(labels))
+        g, typ = tr.integrate(a, b, (b - a) / secs)
+        grams += g
+        typical |= typ
+    return grams, f"{'typical profile from the ' if typical else ''}{tr.year} trace of {tr.zone}, hour by hour"
 
 
 def wait_then_start(location: str | None, *, within: str | None = None, deadline: str | None = None,
