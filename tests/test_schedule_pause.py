@@ -136,3 +136,30 @@ def test_hook_mode(tmp_path, monkeypatch):
     assert pause_point(lambda: saved.append(1), poll_s=0.01, sleep=sleep) is True
     assert saved == [1] and len(sleeps) == 3
     flag.resume()  # idempotent
+
+
+def test_controller_pauses_a_real_child_per_plan(tmp_path):
+    counter = tmp_path / "n"
+    proc = subprocess.Popen([sys.executable, "-c", COUNTER.format(spawn=""), str(counter)])
+    f = Forecast(0, (10.0, 500.0, 10.0), "synthetic", "test")
+    plan = plan_interruptible(f, "2h", 0, 3 * 3600, now=0)  # run, pause in the dirty hour, run
+    now = [0.0]
+    c = PauseController(ProcessTree(proc.pid), deadline=3 * 3600, work_s=2 * 3600, plan=plan, tick_s=1,
+                        clock=lambda: now[0])
+    try:
+        assert c.step() is False
+        _wait_progress(counter, 2)
+        now[0] = 3600.0
+        assert c.step() is True  # the dirty hour: SIGSTOP
+        time.sleep(0.1)
+        frozen = _count(counter)
+        time.sleep(0.3)
+        assert _count(counter) == frozen
+        now[0] = 7200.0
+        assert c.step() is False  # clean again: SIGCONT
+        _wait_progress(counter, frozen)
+        spans = c.stop()
+        assert spans == [(0.0, 3600.0), (7200.0, 7200.0)]
+    finally:
+        proc.kill()
+        proc.wait(timeout=5)
