@@ -20,10 +20,12 @@ trace". Before the first hour of the trace the history wraps around to the end o
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from wattwise.errors import WattwiseError, unknown
 from wattwise.schedule.timeutil import HOUR, fmt_utc, hour_floor, parse_instant
@@ -89,11 +91,23 @@ class Forecast:
             t = nxt
         return out
 
+    @cached_property
+    def _cumulative(self) -> list[float]:
+        """c[i] = integral of the values over the first i hours (in g/kWh x hours)."""
+        return [0.0, *itertools.accumulate(self.values)]
+
+    def _integral(self, t: float) -> float:
+        i = int((t - self.start) // HOUR)
+        if t == self.end:
+            return self._cumulative[-1]
+        self.value_at(t)  # range check with a clear error
+        return self._cumulative[i] + self.values[i] * ((t - self.start) / HOUR - i)
+
     def mean(self, t0: float, t1: float) -> float:
         """Time-weighted mean over [t0, t1) (the value at t0 when the interval is empty)."""
         if t1 <= t0:
             return self.value_at(t0)
-        return math.fsum((b - a) * v for a, b, v in self.slots(t0, t1)) / (t1 - t0)
+        return (self._integral(t1) - self._integral(t0)) * HOUR / (t1 - t0)
 
     def to_dict(self) -> dict:
         return {"start": fmt_utc(self.start), "hours": len(self.values), "method": self.method,

@@ -122,7 +122,8 @@ def best_window(location: str | Forecast, duration: timedelta | float | str,
 
     ``location`` is a country / zone / cloud region (or a :class:`Forecast` for synthetic data); ``forecast`` a
     method name (``auto``, ``live``, ``blend``, ``profile``, ``yesterday``, ``last-week``, ``actual``) or a
-    ready :class:`Forecast`. ``now`` (default: the wall clock) is when the forecast is made.
+    ready :class:`Forecast`. ``now`` is when the forecast is made (default: ``earliest`` if given, else the wall
+    clock).
     """
     d, t0, t1 = _bounds(duration, earliest, deadline, now if now is not None else earliest)
     fc = _forecast_for(location, forecast, t0 if now is None else parse_instant(now).timestamp(), t1)
@@ -145,7 +146,7 @@ def best_window(location: str | Forecast, duration: timedelta | float | str,
         if h - d >= t0:
             cands.add(h - d)
         h += HOUR
-    s = min(cands, key=lambda c: (round(fc.mean(c, c + d), 9), c))
+    s = min(cands, key=lambda c: (round(fc.mean(c, c + d), 6), c))  # ties (to 1e-6 g/kWh): earliest
     return Window(utc(s), utc(s + d), fc.mean(s, s + d), fc.mean(t0, t0 + d), fc)
 
 
