@@ -144,3 +144,25 @@ def test_configured_provider_forecast_and_fallback(monkeypatch):
     assert f.method == "blend" and "live forecast unavailable: fakeprov: HTTP 503" in f.label
     with pytest.raises(WattwiseError, match="503"):
         make_forecast("DE", 1_700_000_000, 12, "live")
+
+
+def test_library_and_bench_choose_the_same_start():
+    np = pytest.importorskip("numpy")
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from wattwise.schedule import best_window
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "scheduling.py"
+    spec = importlib.util.spec_from_file_location("bench_scheduling_b", path)
+    bench = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(bench)
+    tr = grid.traces.load_trace("GB")
+    x = np.array(tr.lca)
+    d, w = 6, 24
+    f = bench.forecast_matrix(x, w + d, "blend")
+    k = sliding_window_view(f, d, axis=1).mean(axis=-1).argmin(axis=1)
+    for i0 in (400, 3000, 6123):
+        t0 = tr.timestamps[i0]
+        win = best_window("GB", f"{d}h", t0, t0 + (w + d) * 3600, forecast="blend", now=t0)
+        assert win.start.timestamp() == t0 + 3600 * int(k[i0])
