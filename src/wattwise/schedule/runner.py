@@ -90,6 +90,18 @@ class ScheduledRun:
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
         total = left
+        if not self.console.is_terminal:  # logs: a plain line now and every 15 minutes
+            try:
+                next_note: float | None = None
+                while (left := self.start - self.clock()) > 0:
+                    if next_note is None or left <= next_note:
+                        self.console.print(f"wattwise: waiting until {fmt_utc(self.start)} ({fmt_hours(left)} left; "
+                                           "Ctrl-C cancels)", highlight=False)
+                        next_note = left - 900
+                    self.sleep(min(left, 1.0))
+            except KeyboardInterrupt:
+                raise Cancelled("cancelled while waiting for the scheduled start; nothing was run") from None
+            return
         try:
             with Progress(TextColumn("[bold]waiting for a cleaner hour[/] until " + fmt_utc(self.start)),
                           BarColumn(), TimeRemainingColumn(), console=self.console, transient=True) as prog:
