@@ -123,6 +123,8 @@ def test_run_within_waits_runs_and_records(capsys, monkeypatch, tmp_path):
     assert info["ran_g_per_kwh"] > 0 and "hour by hour" in info["ran_source"]
     assert info["window"]["saving_pct"] >= 0 and info["location"] == "US-CAL-CISO"
     assert 0 <= ft.slept <= 20 * 3600  # waited in fake time only, never past the flexibility window
+    (a, b), = info["running_spans"]
+    assert a == info["scheduled_start"] and b <= info["window"]["end"][:16].replace("T", " ") + " UTC"
 
 
 def test_run_cancel_while_waiting(capsys, monkeypatch):

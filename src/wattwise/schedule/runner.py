@@ -72,6 +72,7 @@ class ScheduledRun:
     controller: PauseController | None = None
     pause_file: str | None = None
     _child: subprocess.Popen | None = None
+    _t_started: float | None = None
 
     @property
     def forecast(self):
@@ -117,6 +118,7 @@ class ScheduledRun:
         """Start pausing/resuming ``child`` per the plan; Ctrl-C or SIGTERM resumes it before passing the signal
         on. Call from the main thread after the child started."""
         self._child = child
+        self._t_started = self.clock()
         if self.plan is None and self.pause_above is None:
             return
         target = PauseFile(self.pause_file) if self.pause_mode == "hook" and self.pause_file else ProcessTree(child.pid)
@@ -146,7 +148,7 @@ class ScheduledRun:
     def finish(self, run: Any, status: str, exit_code: int | None) -> Any:
         """Stop pausing, stop the run, store the schedule and the intensity actually run under; returns the
         run's footprint."""
-        started = run.started_at or self.start
+        started = self._t_started if self._t_started is not None else (run.started_at or self.start)
         spans = self.spans(started, self.clock())
         fp = run.stop(status, exit_code)
         ran_g, ran_label = ran_under(self.place, spans)
