@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "wattwise.cli.estimate",
     "wattwise.cli.grid",
     "wattwise.cli.config",
+    "wattwise.cli.schedule",
 ]
 
 app = typer.Typer(

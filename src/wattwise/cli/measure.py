@@ -16,6 +16,7 @@ from rich.table import Table
 
 from wattwise.accounting import footprint_from_samples, phase_energy_j
 from wattwise.cli.common import StoreOpt, console, err, fmt_energy, fmt_mass, positive, store_from
+from wattwise.config import setting
 from wattwise.errors import WattwiseError
 from wattwise.export import codecarbon_rows, write_codecarbon_csv
 from wattwise.footprint import Footprint
@@ -83,6 +84,17 @@ def register(app: typer.Typer) -> None:
                                                "(overrides the location's)."),
         whole_machine: bool = typer.Option(False, "--whole-machine", help="Attribute all modelled CPU/RAM "
                                            "energy of the machine, not only the command's process tree."),
+        within: str | None = typer.Option(None, "--within", help="Carbon-aware start: may start up to this much "
+                                          "later (8h, 90m) at the cleanest time. See docs/scheduling.md."),
+        deadline: str | None = typer.Option(None, "--deadline", help="Carbon-aware: must finish by this UTC time "
+                                            "(2026-11-24T06:00Z)."),
+        duration: str | None = typer.Option(None, "--duration", help="Expected run time for scheduling (6h)."),
+        pause_above: float | None = typer.Option(None, "--pause-above", help="Pause while the grid is above G "
+                                                 "gCO2e/kWh (still finishing by the deadline)."),
+        pause_dirtiest: str | None = typer.Option(None, "--pause-dirtiest", help="Pause in the dirtiest share of "
+                                                  "hours (25%)."),
+        pause_mode: str = typer.Option("signal", "--pause-mode", help="signal (SIGSTOP/SIGCONT) or hook "
+                                       "(the job calls wattwise.schedule.pause.pause_point)."),
     ) -> None:
         """Run CMD, measure its energy, stream its output and return its exit code."""
         if not command:
@@ -90,7 +102,11 @@ def register(app: typer.Typer) -> None:
         positive(interval, "--interval")
         if intensity is not None and intensity < 0:
             raise WattwiseError(f"--intensity must be >= 0 gCO2e/kWh, got {intensity}")
-        loc = location
+        loc = location or setting("location")
+        from wattwise.schedule.runner import wait_then_start
+
+        sched = wait_then_start(loc, within=within, deadline=deadline, duration=duration, pause_above=pause_above,
+                                pause_dirtiest=pause_dirtiest, pause_mode=pause_mode)
         cmdline = shlex.join(command)
         run = Run(name or cmdline[:80], interval=interval, store=store, location=loc, intensity=intensity,
                   pids=None if whole_machine else [os.getpid()], command=cmdline,
@@ -107,12 +123,15 @@ def register(app: typer.Typer) -> None:
                     for s in (signal.SIGTERM, signal.SIGHUP)}
         previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the child gets Ctrl-C itself
         try:
+            if sched:
+                sched.attach(child)
             code = child.wait()
         finally:
             for s, h in previous.items():
                 signal.signal(s, h)
         exit_code = code if code >= 0 else 128 - code
-        fp = run.stop("finished" if code == 0 else "failed", exit_code)
+        status = "finished" if code == 0 else "failed"
+        fp = sched.finish(run, status, exit_code) if sched else run.stop(status, exit_code)
         err.print(f"\nwattwise: run [bold]{run.id}[/] ({'ok' if code == 0 else f'exit {exit_code}'}) "
                   f"{_dur(run.elapsed_s)}, {fmt_energy(fp.it_kwh * 3.6e6)} IT energy "
                   f"({fp.measured_share:.0%} measured), {fmt_mass(fp.total_kg)} CO2e; "

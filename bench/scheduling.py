@@ -1,0 +1,174 @@
+"""Carbon-aware scheduling simulation over a year of hourly intensity traces.
+
+For every trace, every start hour of the year (8,760 jobs), jobs of 1, 6 and 24 h and flexibility windows of 0, 8
+and 24 h (the job may start up to W hours late, i.e. it must finish within W + D hours), compare the CO2 of running
+at once with:
+
+- ``oracle``: the best contiguous start with perfect knowledge of the trace;
+- ``forecast``: the start our offline forecast (``wattwise.schedule.forecast``, default ``blend``) picks, scored
+  on the actual trace; the other offline forecasters are reported too;
+- ``pause_resume``: an interruptible job runs in the D cleanest hours of its W + D hours by the same forecast
+  (``pause_resume_oracle``: with perfect knowledge).
+
+Savings are ``1 - sum(CO2 scheduled) / sum(CO2 at once)`` over all jobs of the year (equal energy per job hour), in
+percent; ``capture`` is forecast saving / oracle saving. The forecast at hour t0 uses only hours < t0; the year
+wraps around (history before 1 January comes from the end of December of the same trace, windows after
+31 December continue on 1 January), for oracle and forecast alike. Vectorised with numpy (runs in seconds).
+
+    python bench/scheduling.py [--data ../shared/data/grid] [--out bench/results/scheduling.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from wattwise.schedule.forecast import ANOMALY_TAU_H, OFFLINE_METHODS, PROFILE_DAYS
+
+JOBS_H = (1, 6, 24)
+WINDOWS_H = (0, 8, 24)
+DEFAULT_FORECAST = "blend"
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data" / "grid"
+LCA_COL = "Carbon Intensity gCO₂eq/kWh (LCA)"
+
+
+def forecast_matrix(x: np.ndarray, horizon: int, method: str, days: int = PROFILE_DAYS,
+                    tau_h: float = ANOMALY_TAU_H) -> np.ndarray:
+    """F[t0, h]: forecast of x[t0 + h] made at t0 from x[< t0] (wrapping); the vectorised twin of
+    ``wattwise.schedule.forecast.offline_values`` (a test checks they agree)."""
+    n = len(x)
+    t0 = np.arange(n)[:, None]
+    h = np.arange(horizon)[None, :]
+    t = t0 + h
+    if method == "actual":
+        return x[t % n]
+    if method == "yesterday":
+        return x[(t - 24 * (h // 24 + 1)) % n]
+    if method == "last-week":
+        return x[(t - 168 * (h // 168 + 1)) % n]
+    lag0 = 24 * (h // 24 + 1)
+    prof = sum(x[(t - lag0 - 24 * k) % n] for k in range(days)) / days
+    if method == "profile":
+        return np.maximum(prof, 0.0)
+    if method != "blend":
+        raise ValueError(method)
+    last = np.arange(n) - 1
+    anomaly = x[last % n] - sum(x[(last - 24 * (k + 1)) % n] for k in range(days)) / days
+    return np.maximum(prof + anomaly[:, None] * np.exp(-(h + 1) / tau_h), 0.0)
+
+
+def window_means(x: np.ndarray, d: int) -> np.ndarray:
+    """m[s] = mean of x[s : s + d] (wrapping)."""
+    ext = np.concatenate([x, x[: d - 1]])
+    return sliding_window_view(ext, d).mean(axis=1)
+
+
+def simulate(x: np.ndarray, d: int, w: int) -> dict:
+    n = len(x)
+    starts = np.arange(n)
+    m = window_means(x, d)
+    at_once = m.sum()
+    cand = m[(starts[:, None] + np.arange(w + 1)[None, :]) % n]
+    res: dict = {"job_h": d, "window_h": w}
+
+    def pct(chosen: np.ndarray) -> float:
+        return round(100.0 * (1.0 - chosen.sum() / at_once), 3)
+
+    res["oracle_pct"] = pct(cand.min(axis=1))
+    per_job = {}
+    for method in OFFLINE_METHODS:
+        f = forecast_matrix(x, w + d, method)
+        k = sliding_window_view(f, d, axis=1).mean(axis=-1).argmin(axis=1)  # ties: earliest start
+        chosen = m[(starts + k) % n]
+        res[f"forecast_{method}_pct"] = pct(chosen)
+        per_job[method] = chosen
+    res["forecast_pct"] = res[f"forecast_{DEFAULT_FORECAST}_pct"]
+    res["forecast_mean_job_saving_pct"] = round(100.0 * float(np.mean(1 - per_job[DEFAULT_FORECAST] / m)), 3)
+    hours = (starts[:, None] + np.arange(w + d)[None, :]) % n
+    xv = x[hours]
+    for name, f in (("pause_resume", forecast_matrix(x, w + d, DEFAULT_FORECAST)), ("pause_resume_oracle", xv)):
+        sel = np.argsort(f, axis=1, kind="stable")[:, :d]
+        res[f"{name}_pct"] = pct(np.take_along_axis(xv, sel, axis=1).mean(axis=1))
+    o = res["oracle_pct"]
+    res["capture"] = round(res["forecast_pct"] / o, 3) if o > 1e-9 else None
+    return res
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return round(a / b, 3) if b > 1e-9 else None
+
+
+def load_traces(data: Path | None) -> tuple[dict[str, np.ndarray], str]:
+    if data is not None and data.is_dir() and any(data.glob("em_*_hourly.csv")):
+        out = {}
+        for p in sorted(data.glob("em_*_hourly.csv")):
+            with p.open(encoding="utf-8") as f:
+                r = csv.reader(f)
+                col = next(r).index(LCA_COL)
+                rows = [(row[3], float(row[col])) for row in r]
+            out[rows[0][0]] = np.array([v for _, v in rows])
+        return out, os.path.relpath(data, ROOT)
+    from wattwise.grid import traces
+
+    return ({z: np.array(traces.load_trace(z).lca) for z in traces.available_zones()},
+            "embedded traces (wattwise/data/grid/traces)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=SHARED, help="folder with em_*_hourly.csv traces")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "scheduling.json")
+    args = ap.parse_args(argv)
+    t_start = time.perf_counter()
+    series, source = load_traces(args.data)
+    results = {}
+    for zone, x in series.items():
+        rows = [simulate(x, d, w) for d in JOBS_H for w in WINDOWS_H]
+        flex = [r for r in rows if r["window_h"] > 0]
+        mean = {k: round(float(np.mean([r[k] for r in flex])), 3)
+                for k in ("oracle_pct", "forecast_pct", "pause_resume_pct", "pause_resume_oracle_pct")}
+        caps = [r["capture"] for r in flex if r["capture"] is not None]
+        results[zone] = {
+            "hours": len(x), "mean_g_per_kwh": round(float(x.mean()), 1), "cases": rows,
+            "flexible_mean": mean,
+            "capture_of_mean": _ratio(mean["forecast_pct"], mean["oracle_pct"]),
+            "capture_min_case": round(min(caps), 3) if caps else None,
+            "pause_capture_of_mean": _ratio(mean["pause_resume_pct"], mean["pause_resume_oracle_pct"]),
+        }
+    out = {
+        "benchmark": "scheduling",
+        "what": "mean CO2 saving vs running at once, % of the at-once CO2 summed over one job per start hour",
+        "data": source, "kind": "lifecycle (LCA) gCO2eq/kWh", "jobs_h": JOBS_H, "windows_h": WINDOWS_H,
+        "forecast": DEFAULT_FORECAST, "profile_days": PROFILE_DAYS, "anomaly_tau_h": ANOMALY_TAU_H,
+        "target": "forecast captures >= 80 % of the oracle's saving on every trace",
+        "target_met": all(r["capture_of_mean"] >= 0.8 for r in results.values() if r["capture_of_mean"] is not None),
+        "seconds": round(time.perf_counter() - t_start, 2), "python": platform.python_version(),
+        "numpy": np.__version__, "zones": results,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    def pct(v: float | None) -> str:
+        return "-" if v is None else f"{v:.0%}"
+
+    print(f"{'zone':<14}{'oracle':>8}{'forecast':>9}{'capture':>8}{'min case':>9}{'pause':>7}{'pause*':>8}")
+    for z, r in results.items():
+        m = r["flexible_mean"]
+        print(f"{z:<14}{m['oracle_pct']:>7.1f}%{m['forecast_pct']:>8.1f}%{pct(r['capture_of_mean']):>8}"
+              f"{pct(r['capture_min_case']):>9}{m['pause_resume_pct']:>6.1f}%{m['pause_resume_oracle_pct']:>7.1f}%")
+    print(f"(means over jobs of 1/6/24 h x windows of 8/24 h; pause* = pause-resume with perfect knowledge) "
+          f"-> {args.out} in {out['seconds']} s; target met: {out['target_met']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""Offline forecasters (no peeking at the future, labelled), the live-provider adapter, the bench's twin."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+
+import pytest
+
+import wattwise.grid as grid
+from wattwise.errors import WattwiseError
+from wattwise.schedule.forecast import (
+    ANOMALY_TAU_H,
+    PROFILE_DAYS,
+    Forecast,
+    make_forecast,
+    offline_values,
+    trace_forecast,
+)
+
+SERIES = [float((i * 37) % 101 + (i % 24) * 3) for i in range(24 * 30)]
+
+
+def test_persistence_forecasts():
+    i0 = 24 * 20 + 5
+    assert offline_values(SERIES, i0, 30, "yesterday")[:24] == SERIES[i0 - 24: i0]
+    assert offline_values(SERIES, i0, 30, "yesterday")[24:] == SERIES[i0 - 24: i0 - 18]  # day 2 repeats day 1
+    assert offline_values(SERIES, i0, 5, "last-week") == SERIES[i0 - 168: i0 - 163]
+    prof = offline_values(SERIES, i0, 48, "profile")
+    want = sum(SERIES[i0 - 24 * (k + 1)] for k in range(PROFILE_DAYS)) / PROFILE_DAYS
+    assert prof[0] == pytest.approx(want) and prof[24] == pytest.approx(prof[0])
+
+
+def test_blend_adds_a_decaying_anomaly():
+    i0 = 24 * 25
+    prof = offline_values(SERIES, i0, 10, "profile")
+    blend = offline_values(SERIES, i0, 10, "blend")
+    last = i0 - 1
+    anomaly = SERIES[last] - sum(SERIES[last - 24 * (k + 1)] for k in range(PROFILE_DAYS)) / PROFILE_DAYS
+    for h in range(10):
+        assert blend[h] == pytest.approx(max(prof[h] + anomaly * math.exp(-(h + 1) / ANOMALY_TAU_H), 0))
+
+
+@pytest.mark.parametrize("method", ["yesterday", "last-week", "profile", "blend"])
+def test_no_peeking_at_the_future(method):
+    i0 = 24 * 22 + 7
+    changed = SERIES[:i0] + [9999.0] * (len(SERIES) - i0)
+    assert offline_values(SERIES, i0, 36, method) == offline_values(changed, i0, 36, method)
+
+
+def test_bench_vectorised_forecasts_match_the_library():
+    pytest.importorskip("numpy")
+    import numpy as np
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "scheduling.py"
+    spec = importlib.util.spec_from_file_location("bench_scheduling", path)
+    bench = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(bench)
+    x = np.array(grid.traces.load_trace("GB").lca)
+    for method in ("yesterday", "last-week", "profile", "blend", "actual"):
+        f = bench.forecast_matrix(x, 30, method)
+        for i0 in (0, 5, 1000, 8759):
+            assert f[i0] == pytest.approx(offline_values(list(x), i0, 30, method), rel=1e-9, abs=1e-9)
+    small = bench.simulate(x[: 24 * 40], 6, 8)
+    assert small["oracle_pct"] >= small["forecast_pct"] and small["oracle_pct"] >= 0
+    assert small["pause_resume_oracle_pct"] >= small["oracle_pct"] - 1e-9
+
+
+def test_trace_forecast_labels():
+    f = trace_forecast("FR", "2023-05-02T10:30Z", 24, "profile")
+    assert f.start % 3600 == 0 and len(f.values) == 24
+    assert "as known at 2023-05-02 10:30 UTC" in f.label and not f.extra["typical"]
+    t = trace_forecast("FR", "2026-05-02T10:30Z", 24, "profile")
+    assert "typical profile from the 2023 trace" in t.label and t.extra["typical"]
+    assert t.values == f.values  # the same month/day/hour of the trace year
+    a = trace_forecast("DE", "2023-05-02T10:00Z", 3, "actual")
+    assert "not a forecast" in a.label
+    assert a.values[0] == grid.traces.load_trace("DE").value_at("2023-05-02T10:00Z").g_per_kwh
+
+
+def test_auto_falls_back_offline_and_live_errors_clearly(monkeypatch):
+    monkeypatch.delattr(grid, "forecast", raising=False)
+    f = make_forecast("FR", "2023-02-01T00:00Z", 12, "auto")
+    assert f.method == "blend"
+    with pytest.raises(WattwiseError, match="no live forecast provider"):
+        make_forecast("FR", "2023-02-01T00:00Z", 12, "live")
+
+
+def test_live_provider_adapter(monkeypatch):
+    calls = []
+
+    def fake_forecast(location, start, end):
+        calls.append((location, start, end))
+        return [(start + 1800 * i, 100.0 + i) for i in range(0, 2 * int((end - start) // 3600))]
+
+    monkeypatch.setattr(grid, "forecast", fake_forecast, raising=False)
+    f = make_forecast("FR", 1_700_000_000, 6, "auto")
+    assert f.method == "live" and calls[0][0] == "FR"
+    assert len(f.values) == 6 and f.values[:2] == (100.0, 102.0)  # half-hourly points: the hour's first value
+
+
+def test_forecast_value_checks():
+    with pytest.raises(ValueError):
+        Forecast(1800, (1.0,), "x", "x")
+    with pytest.raises(ValueError):
+        Forecast(3600, (-1.0,), "x", "x")
+    f = Forecast(3600, (10.0, 20.0), "x", "x")
+    assert f.mean(3600, 3600 * 3) == pytest.approx(15.0)
+    with pytest.raises(WattwiseError, match="no forecast"):
+        f.value_at(3600 * 5)
+
+
+class FakeProvider:
+    name = "fakeprov"
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+
+    def forecast(self, location):
+        from datetime import datetime, timezone
+
+        from wattwise.grid.providers import LivePoint
+
+        if self.fail:
+            raise WattwiseError("fakeprov: HTTP 503")
+        t0 = 1_700_000_000 - 1_700_000_000 % 3600
+        return [LivePoint(datetime.fromtimestamp(t0 + 3600 * i, tz=timezone.utc), 50.0 + i, "lifecycle", "average",
+                          "Fake API") for i in range(48)]
+
+
+def test_configured_provider_forecast_and_fallback(monkeypatch):
+    import wattwise.grid.providers as providers
+
+    monkeypatch.delattr(grid, "forecast", raising=False)
+    monkeypatch.setenv("WATTWISE_GRID_PROVIDER", "fakeprov")
+    monkeypatch.setattr(providers, "get_provider", lambda name: FakeProvider())
+    f = make_forecast("DE", 1_700_000_000, 12, "auto")
+    assert f.method == "live" and f.values[:2] == (50.0, 51.0) and "fakeprov forecast" in f.label
+    assert "Fake API" in f.label
+    monkeypatch.setattr(providers, "get_provider", lambda name: FakeProvider(fail=True))
+    f = make_forecast("DE", 1_700_000_000, 12, "auto")
+    assert f.method == "blend" and "live forecast unavailable: fakeprov: HTTP 503" in f.label
+    with pytest.raises(WattwiseError, match="503"):
+        make_forecast("DE", 1_700_000_000, 12, "live")
+
+
+def test_library_and_bench_choose_the_same_start():
+    np = pytest.importorskip("numpy")
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from wattwise.schedule import best_window
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "scheduling.py"
+    spec = importlib.util.spec_from_file_location("bench_scheduling_b", path)
+    bench = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(bench)
+    tr = grid.traces.load_trace("GB")
+    x = np.array(tr.lca)
+    d, w = 6, 24
+    f = bench.forecast_matrix(x, w + d, "blend")
+    k = sliding_window_view(f, d, axis=1).mean(axis=-1).argmin(axis=1)
+    for i0 in (400, 3000, 6123):
+        t0 = tr.timestamps[i0]
+        win = best_window("GB", f"{d}h", t0, t0 + (w + d) * 3600, forecast="blend", now=t0)
+        assert win.start.timestamp() == t0 + 3600 * int(k[i0])
