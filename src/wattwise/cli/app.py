@@ -17,6 +17,8 @@ from wattwise.errors import WattwiseError
 
 COMMAND_MODULES = [
     "wattwise.cli.measure",
+    "wattwise.cli.report",
+    "wattwise.cli.observe",
 ]
 
 app = typer.Typer(
