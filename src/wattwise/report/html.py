@@ -15,7 +15,7 @@ from pathlib import Path
 from wattwise import __version__
 from wattwise.cli.common import fmt_energy, fmt_mass
 from wattwise.errors import WattwiseError
-from wattwise.footprint import J_PER_KWH
+from wattwise.footprint import J_PER_KWH, WORLD_AVERAGE
 from wattwise.report import plots
 from wattwise.report.data import RunView, load_run
 from wattwise.report.equivalents import equivalents_for
@@ -101,7 +101,8 @@ def _summary(view: RunView) -> str:
         ("status", _e(rec.status + ("" if rec.exit_code is None else f" (exit {rec.exit_code})"))),
         ("started / ended", f"{_when(rec.started_at)} / {_when(rec.ended_at)}"),
         ("host", _e(rec.host)),
-        ("location", _e(rec.location or "not given (world average intensity used)")),
+        ("location", _e(rec.location or ("not given (world-average intensity used)" if i == WORLD_AVERAGE
+                                         else "not given"))),
         ("hardware", _e(view.hardware)),
         ("carbon intensity", _e(f"{i.g_per_kwh:.0f} gCO2e/kWh — {i.source} ({i.resolution}, {i.kind}, "
                                 f"{i.signal} signal)")),
@@ -215,6 +216,7 @@ def _comparison(views: list[RunView], opts: ReportOptions) -> str:
         return [f"<b>{_e(label)}</b>", *[_e(f(v)) for v in views]]  # type: ignore[operator]
 
     rows = [
+        row("run id", lambda v: v.rec.id),
         row("status", lambda v: v.rec.status),
         row("duration", lambda v: _dur(v.fp.duration_s or v.rec.duration_s)),
         row("energy (facility)", lambda v: fmt_energy(v.fp.facility_kwh * J_PER_KWH)),
