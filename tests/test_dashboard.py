@@ -77,3 +77,52 @@ def test_readonly_store(tmp_path, runs):
     ro.close()
     with pytest.raises(WattwiseError, match="no run store"):
         open_readonly(tmp_path / "missing.sqlite")
+
+
+def test_cli_dashboard_serves_until_stopped(runs):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tests.dashboard_server import free_port
+
+    path, (a, _b, _live) = runs
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    proc = subprocess.Popen([sys.executable, "-m", "wattwise", "dashboard", "--port", str(port), "--store", str(path)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                code, page = _get(f"http://127.0.0.1:{port}/runs/{a}")
+                break
+            except urllib.error.URLError:
+                if time.time() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        assert code == 200 and "finetune-bert" in page
+    finally:
+        proc.terminate()
+        _out, err = proc.communicate(timeout=20)
+    assert f"http://127.0.0.1:{port}/" in err and "read-only" in err
+
+
+def test_missing_extras_are_clear(tmp_path, runs, monkeypatch):
+    import sys
+
+    from wattwise.dashboard.app import create_app
+    from wattwise.integrations.prometheus import metrics_text
+
+    path, _ = runs
+    ro = open_readonly(path)
+    monkeypatch.setitem(sys.modules, "fastapi", None)
+    with pytest.raises(WattwiseError, match="FastAPI") as exc:
+        create_app(ro)
+    assert "wattwise[dashboard]" in (exc.value.hint or "")
+    monkeypatch.setitem(sys.modules, "prometheus_client", None)
+    with pytest.raises(WattwiseError, match="prometheus-client") as exc:
+        metrics_text(store=ro)
+    assert "wattwise[prometheus]" in (exc.value.hint or "")
+    ro.close()

@@ -49,3 +49,15 @@ def test_bad_input(tmp_path, mlflow, monkeypatch):
     with pytest.raises(WattwiseError, match="MLflow is not installed") as exc:
         log_to_mlflow(s, rid)
     assert "wattwise[mlflow]" in (exc.value.hint or "")
+
+
+def test_cli_report_mlflow(tmp_path, mlflow, monkeypatch, capsys):
+    from wattwise.cli.app import main
+
+    s = new_store(tmp_path)
+    rid = make_run(s)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", (tmp_path / "mlruns").as_uri())
+    rc = main(["report", rid, "-o", str(tmp_path / "r.html"), "--mlflow", "--store", str(tmp_path / "runs.sqlite")])
+    assert rc == 0
+    target = capsys.readouterr().out.split("to MLflow run ")[1].split()[0]
+    assert mlflow.tracking.MlflowClient().get_run(target).data.tags["wattwise.run_id"] == rid

@@ -27,6 +27,8 @@ def register(app: typer.Typer) -> None:
                                                   "doing the same work, for the what-if row."),
         location: str | None = typer.Option(None, "--location", "-l", help="Compute CO2 for this location."),
         intensity: float | None = typer.Option(None, "--intensity", help="Grid intensity in gCO2e/kWh."),
+        mlflow: bool = typer.Option(False, "--mlflow", help="Also log energy/CO2 metrics and the report to MLflow "
+                                    "(the run in MLFLOW_RUN_ID, else a new run; needs the mlflow extra)."),
         store: str | None = StoreOpt,
     ) -> None:
         """Write a self-contained HTML report of a run (plots, SCI, what-ifs), or of several runs compared."""
@@ -44,6 +46,12 @@ def register(app: typer.Typer) -> None:
                              location=location, intensity=intensity)
         path = write_report(s, [r.id for r in recs], out, opts)
         console.print(f"wrote {path} (open it in a browser; it works offline)", highlight=False)
+        if mlflow:
+            from wattwise.integrations.mlflow import log_to_mlflow_cli
+
+            for rec in recs:
+                target = log_to_mlflow_cli(s, rec.id, location, intensity)
+                console.print(f"logged run {rec.id} to MLflow run {target}", highlight=False)
 
     @app.command("modelcard")
     def modelcard_cmd(

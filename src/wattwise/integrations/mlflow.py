@@ -82,3 +82,18 @@ def log_to_mlflow(store: SqlStore, run_id: str, mlflow_run_id: str | None = None
             path = write_report(store, view.rec.id, Path(tmp) / f"wattwise-report-{view.rec.id}.html")
             client.log_artifact(target, str(path), artifact_path="wattwise")
     return metrics
+
+
+def log_to_mlflow_cli(store: SqlStore, run_id: str, location: str | None = None,
+                      intensity: float | None = None) -> str:
+    """From the command line: log to the run in ``MLFLOW_RUN_ID``, else to a new MLflow run; returns its id."""
+    import os
+
+    mlflow = _mlflow()
+    target = os.environ.get("MLFLOW_RUN_ID")
+    if target:
+        log_to_mlflow(store, run_id, target, location=location, intensity=intensity)
+        return target
+    with mlflow.start_run(run_name=f"wattwise {run_id}") as active:
+        log_to_mlflow(store, run_id, location=location, intensity=intensity)
+        return str(active.info.run_id)

@@ -21,7 +21,7 @@ from wattwise.report.data import RunView, load_run
 from wattwise.report.equivalents import equivalents_for
 from wattwise.report.sci import SciScore, parse_unit, sci
 from wattwise.report.whatif import WhatIf, whatif_rows
-from wattwise.store.sql import SqlStore
+from wattwise.store.sql import SqlStore, open_store
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2521;background:#f6f8f7}
@@ -255,10 +255,15 @@ def render(views: list[RunView], opts: ReportOptions | None = None, compressed: 
             "are estimates, not measurements.</p></main></body></html>")
 
 
-def write_report(store: SqlStore, run_id: str | Sequence[str], path: str | Path,
+def write_report(store: SqlStore | str | Path | None, run_id: str | Sequence[str], path: str | Path,
                  opts: ReportOptions | None = None) -> Path:
-    """Write the HTML report of one run (or several, compared) to ``path``; returns the path."""
+    """Write the HTML report of one run (or several, compared) to ``path``; returns the path.
+
+    ``store`` is an open store, or a path/URL to open (None: the default store).
+    """
     opts = opts or ReportOptions()
+    if not isinstance(store, SqlStore):
+        store = open_store(store)
     ids = [run_id] if isinstance(run_id, str) else list(run_id)
     if not ids:
         raise WattwiseError("no run given", "name one or more run ids, or 'last'")
