@@ -42,6 +42,7 @@ class Equivalent:
     value: float
     unit: str
     source: str
+    basis: str = "co2e_g"
 
     def text(self) -> str:
         v = self.value
@@ -54,18 +55,19 @@ def equivalents(energy_j: float, co2e_g: float) -> list[Equivalent]:
     out = []
     for ref in REFERENCES:
         base = energy_j if ref.basis == "energy_j" else co2e_g
-        out.append(Equivalent(base / ref.amount, ref.unit, ref.source))
+        out.append(Equivalent(base / ref.amount, ref.unit, ref.source, ref.basis))
     return out
 
 
 def equivalents_for(energy_j: float, co2e_g: float) -> list[Equivalent]:
-    """Use the shared ``wattwise.equivalents`` module when present (other branch), else this one."""
+    """CO2e equivalents from the shared ``wattwise.equivalents`` (``equivalents(kg) -> [{value, label, source}]``)
+    when it is installed, plus this module's energy equivalents; else all of this module's."""
+    ours = equivalents(energy_j, co2e_g)
     try:
         from wattwise import equivalents as shared  # type: ignore[attr-defined]
-    except ImportError:
-        return equivalents(energy_j, co2e_g)
-    try:
-        items = shared.equivalents(energy_j=energy_j, co2e_g=co2e_g)  # type: ignore[attr-defined]
-        return [Equivalent(float(i.value), str(i.unit), str(i.source)) for i in items]
-    except Exception:  # a different interface: keep ours rather than fail the report
-        return equivalents(energy_j, co2e_g)
+
+        items = shared.equivalents(co2e_g / 1000.0)
+        co2 = [Equivalent(float(d["value"]), str(d["label"]), str(d["source"])) for d in items]
+    except Exception:  # not installed, or another interface: keep ours rather than fail the report
+        return ours
+    return co2 + [e for e in ours if e.basis == "energy_j"]

@@ -60,6 +60,10 @@ def cleanest_region(view: RunView, regions: list[str]) -> WhatIf:
             found.append(_region_intensity(spec, when))
         except ImportError:
             missing.append(spec)
+        except WattwiseError as exc:
+            if "=" in spec:
+                raise
+            raise WattwiseError(f"--compare-region {spec!r}: {exc.message}", exc.hint) from exc
     if not found:
         return WhatIf(label, None, f"not available: grid data not installed for {', '.join(missing)} "
                                    "(give NAME=g/kWh)")
@@ -70,7 +74,8 @@ def cleanest_region(view: RunView, regions: list[str]) -> WhatIf:
 
 
 def _grid_ranking() -> list[str] | None:
-    """Region names ranked cleanest first, if the grid package offers a ranking."""
+    """Candidate regions when none are given: a ranking from the grid package if it offers one, else the zones
+    it has embedded hourly data for."""
     try:
         import wattwise.grid as grid
     except ImportError:
@@ -82,7 +87,14 @@ def _grid_ranking() -> list[str] | None:
                 ranked = list(f())[:10]
             except Exception:
                 return None
-            return [getattr(r, "name", None) or getattr(r, "key", None) or str(r) for r in ranked]
+            return [getattr(r, "name", None) or getattr(r, "code", None) or str(r) for r in ranked]
+    traces = getattr(grid, "traces", None)
+    zones = getattr(traces, "available_zones", None)
+    if callable(zones):
+        try:
+            return list(zones())
+        except Exception:
+            return None
     return None
 
 
