@@ -29,7 +29,7 @@ def test_report_is_self_contained_with_all_sections(tmp_path):
                     "Energy per unit of work", "In everyday terms", "What if", "SCI score"):
         assert f"<h2>{section}</h2>" in page
     assert "measured (100% modelled)" in page  # all energy here is modelled, and the page says so
-    assert "EPA" in page and "specific heat of water" in page  # equivalents carry their sources
+    assert "Powering a Google search" in page and "10 W LED" in page  # equivalents carry their sources
     assert "in the cleanest listed region: FR" in page and "-50%" in page  # 50 vs 100 g/kWh
     assert "in the best time window" in page and "not available" in page
     assert "train" in page and "eval" in page

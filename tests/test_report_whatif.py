@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import sys
 import types
 from types import SimpleNamespace
@@ -11,7 +12,7 @@ import pytest
 import wattwise
 from tests.report_fixtures import make_run, new_store
 from wattwise.errors import WattwiseError
-from wattwise.footprint import Intensity
+from wattwise.footprint import Footprint, Intensity
 from wattwise.report import ReportOptions, write_report
 from wattwise.report.data import load_run
 from wattwise.report.equivalents import equivalents, equivalents_for
@@ -34,11 +35,18 @@ def fake_grid(monkeypatch):
             raise WattwiseError(f"unknown location {location!r}")
         return Intensity(TABLE[location], f"fake table {location}", location=location)
 
+    def footprint_for(energy, location, samples=None, pue=None, strict=False, duration_s=None, counters=None):
+        return Footprint(energy=energy, intensity=intensity(location), duration_s=duration_s,
+                         counters=dict(counters or {}))
+
     grid.intensity = intensity
+    grid.footprint_for = footprint_for  # the interface main's accounting uses
     grid.traces = SimpleNamespace(available_zones=lambda: ["DE", "FR"])
     _plug(monkeypatch, "grid", grid)
     sched = types.ModuleType("wattwise.schedule")
-    sched.best_window = lambda loc, duration_s: SimpleNamespace(g_per_kwh=TABLE[loc] * 0.25, start="02:00")
+    sched.best_window = lambda loc, duration, earliest, deadline, now=None: SimpleNamespace(
+        start=datetime.datetime(2026, 11, 24, 2, 0), mean_g_per_kwh=TABLE[loc] * 0.2, now_g_per_kwh=TABLE[loc] * 0.8,
+        label="fake forecast")
     _plug(monkeypatch, "schedule", sched)
 
 
@@ -48,7 +56,7 @@ def test_rows_with_grid_and_schedule(tmp_path, fake_grid):
     assert view.fp.intensity.g_per_kwh == 400.0
     region, window, compressed = whatif_rows(view)  # no regions given: the grid's zones
     assert region.label.endswith("FR") and region.change(view.fp.total_kg) == pytest.approx(50 / 400 - 1)
-    assert window.change(view.fp.total_kg) == pytest.approx(-0.75) and "02:00" in window.detail
+    assert window.change(view.fp.total_kg) == pytest.approx(-0.75) and "2026-11-24 02:00" in window.detail
     assert compressed.co2e_kg is None and "--compressed-run" in compressed.detail
     region, *_ = whatif_rows(view, ["FR", "NO", "PL=900"])
     assert region.label.endswith("NO")

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from wattwise.cli.common import StoreOpt, console, err, store_from
+from wattwise.errors import WattwiseError
 
 
 def register(app: typer.Typer) -> None:
@@ -25,6 +26,8 @@ def register(app: typer.Typer) -> None:
                                                  "(needs grid data) or NAME=gCO2e_per_kWh."),
         compressed_run: str | None = typer.Option(None, "--compressed-run", help="A run of the compressed model "
                                                   "doing the same work, for the what-if row."),
+        within: float = typer.Option(24.0, "--within", help="What-if: best start within this many hours of the "
+                                     "run's start."),
         location: str | None = typer.Option(None, "--location", "-l", help="Compute CO2 for this location."),
         intensity: float | None = typer.Option(None, "--intensity", help="Grid intensity in gCO2e/kWh."),
         mlflow: bool = typer.Option(False, "--mlflow", help="Also log energy/CO2 metrics and the report to MLflow "
@@ -42,8 +45,10 @@ def register(app: typer.Typer) -> None:
                           highlight=False)
         out = output or Path(f"wattwise-report-{recs[0].id}.html" if len(recs) == 1 else
                              f"wattwise-compare-{len(recs)}-runs.html")
+        if not within > 0:
+            raise WattwiseError(f"--within must be > 0 hours, got {within}")
         opts = ReportOptions(per=per, compare_regions=compare_region, compressed_run=compressed_run,
-                             location=location, intensity=intensity)
+                             window_hours=within, location=location, intensity=intensity)
         path = write_report(s, [r.id for r in recs], out, opts)
         console.print(f"wrote {path} (open it in a browser; it works offline)", highlight=False)
         if mlflow:

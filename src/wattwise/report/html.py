@@ -45,6 +45,7 @@ class ReportOptions:
     per: list[str] = field(default_factory=list)  # SCI functional units; default: each counter + run
     compare_regions: list[str] = field(default_factory=list)
     compressed_run: str | None = None
+    window_hours: float = 24.0  # what-if: best start within this many hours of the run's start
     location: str | None = None
     intensity: float | None = None
 
@@ -160,6 +161,9 @@ def _per_unit(view: RunView) -> str:
 def _equivalents(view: RunView) -> str:
     fp = view.fp
     eq = equivalents_for(fp.facility_kwh * J_PER_KWH, fp.total_kg * 1000.0)
+    # leave out comparisons too large to mean anything here (1e-8 flights), keeping at least the two closest
+    readable = [e for e in eq if e.value >= 1e-3]
+    eq = readable if len(readable) >= 2 else sorted(eq, key=lambda e: -e.value)[:2]
     rows = [(_e(e.text()), f"<span class='muted'>{_e(e.source)}</span>") for e in eq]
     return _table(["about the same as", "source"], rows)
 
@@ -201,7 +205,8 @@ def run_section(view: RunView, opts: ReportOptions, compressed: RunView | None, 
         parts.append(plots.fig_div(pf, f"phases-{idx}"))
     parts += ["<h2>Energy per unit of work</h2>", _per_unit(view)]
     parts += ["<h2>In everyday terms</h2>", _equivalents(view)]
-    parts += ["<h2>What if</h2>", _whatifs(view, whatif_rows(view, opts.compare_regions, compressed))]
+    rows = whatif_rows(view, opts.compare_regions, compressed, opts.window_hours)
+    parts += ["<h2>What if</h2>", _whatifs(view, rows)]
     parts += ["<h2>SCI score</h2>", _sci(sci_scores(view, opts.per))]
     if view.fp.notes:
         parts.append("<ul>" + "".join(f"<li>{_e(n)}</li>" for n in view.fp.notes) + "</ul>")

@@ -8,6 +8,7 @@ intensity, ``FR=56`` (gCO2e/kWh), which needs no grid data.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from wattwise.errors import WattwiseError
@@ -98,7 +99,13 @@ def _grid_ranking() -> list[str] | None:
     return None
 
 
-def best_window(view: RunView) -> WhatIf:
+def best_window(view: RunView, within_h: float = 24.0) -> WhatIf:
+    """The run started at the lowest-carbon time within ``within_h`` hours of its actual start.
+
+    Uses ``wattwise.schedule.best_window(location, duration, earliest, deadline, now=...)`` (a Window with
+    ``start``, ``mean_g_per_kwh`` and ``now_g_per_kwh``); the run's operational CO2e is scaled by the ratio of
+    the window's mean intensity to the intensity at the run's start, both from the same forecast.
+    """
     label = "in the best time window"
     loc = view.rec.location
     if not loc:
@@ -107,15 +114,28 @@ def best_window(view: RunView) -> WhatIf:
         from wattwise.schedule import best_window as find  # type: ignore[import-not-found]
     except ImportError:
         return WhatIf(label, None, "not available: the scheduling package (wattwise.schedule) is not installed")
+    dur = max(view.rec.duration_s, 1.0)
+    t0 = view.rec.started_at
     try:
-        w: Any = find(loc, duration_s=max(view.rec.duration_s, 1.0))
-        g = next(float(getattr(w, a)) for a in ("g_per_kwh", "mean_g_per_kwh", "intensity_g_per_kwh")
-                 if getattr(w, a, None) is not None)
-    except (StopIteration, TypeError, WattwiseError, ValueError) as exc:
-        return WhatIf(label, None, f"not available: {exc or 'no window found'}")
-    kg = view.fp.facility_kwh * g / 1000.0 + view.fp.embodied_kg
+        w: Any = find(loc, timedelta(seconds=dur), t0, t0 + within_h * 3600.0 + dur, now=t0)
+        mean = float(w.mean_g_per_kwh)
+        base = float(getattr(w, "now_g_per_kwh", 0.0) or 0.0)
+    except WattwiseError as exc:
+        return WhatIf(label, None, f"not available: {exc.message}")
+    except Exception as exc:  # another module's failure must not break the report
+        return WhatIf(label, None, f"not available: {type(exc).__name__}: {exc}")
+    fp = view.fp
     start = getattr(w, "start", None)
-    return WhatIf(label, kg, f"{g:.0f} gCO2e/kWh mean over the window" + (f" starting {start}" if start else ""))
+    when = start.strftime("%Y-%m-%d %H:%M UTC") if hasattr(start, "strftime") else str(start)
+    how = getattr(w, "label", None) or "forecast"
+    if base > 0:
+        kg = fp.operational_kg * mean / base + fp.embodied_kg
+        detail = (f"start {when} (within {within_h:g} h): {mean:.0f} vs {base:.0f} gCO2e/kWh at the actual "
+                  f"start ({how})")
+    else:
+        kg = fp.facility_kwh * mean / 1000.0 + fp.embodied_kg
+        detail = f"start {when} (within {within_h:g} h): {mean:.0f} gCO2e/kWh ({how})"
+    return WhatIf(label, kg, detail)
 
 
 def compressed(view: RunView, other: RunView | None) -> WhatIf:
@@ -137,6 +157,7 @@ def compressed(view: RunView, other: RunView | None) -> WhatIf:
     return WhatIf(f"{label}: {other.rec.name}", kg, f"{basis} x{ratio:.2f} (run {other.rec.id})")
 
 
-def whatif_rows(view: RunView, regions: list[str] | None = None, compressed_view: RunView | None = None
-                ) -> list[WhatIf]:
-    return [cleanest_region(view, list(regions or [])), best_window(view), compressed(view, compressed_view)]
+def whatif_rows(view: RunView, regions: list[str] | None = None, compressed_view: RunView | None = None,
+                within_h: float = 24.0) -> list[WhatIf]:
+    return [cleanest_region(view, list(regions or [])), best_window(view, within_h),
+            compressed(view, compressed_view)]
