@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 
 from tests.dashboard_server import serve_dashboard
-from tests.report_fixtures import make_run, new_store
+from tests.report_fixtures import make_empty_run, make_run, new_store
 from wattwise.dashboard.readonly import open_readonly
 from wattwise.errors import WattwiseError
 
@@ -34,17 +34,18 @@ def _digest(path) -> tuple[str, int]:
 def runs(tmp_path):
     s = new_store(tmp_path)
     ids = [make_run(s, "finetune-bert", intensity=100.0), make_run(s, "eval-gpt", counters={"samples": 64}),
-           make_run(s, "live-job", status="running")]
+           make_run(s, "live-job", status="running"), make_empty_run(s)]
     s.close()
     return tmp_path / "runs.sqlite", ids
 
 
 def test_pages_filters_and_errors(runs):
-    path, (a, b, live) = runs
+    path, (a, b, live, empty) = runs
     before = _digest(path)
     with serve_dashboard(path) as base:
         code, page = _get(base + "/")
         assert code == 200 and "finetune-bert" in page and "eval-gpt" in page and "live-job" in page
+        assert "empty" in page
         assert "http-equiv='refresh'" in page  # a live run: the list refreshes
         code, page = _get(base + "/?name=bert")
         assert "finetune-bert" in page and "eval-gpt" not in page
@@ -65,7 +66,9 @@ def test_pages_filters_and_errors(runs):
         assert code == 404 and "no run" in page
         code, body = _get(f"{base}/api/runs/{a}")
         assert code == 200 and json.loads(body)["footprint"]["it_kwh"] == pytest.approx(240 / 3.6e6)
-        assert len(json.loads(_get(base + "/api/runs")[1])) == 3
+        assert len(json.loads(_get(base + "/api/runs")[1])) == 4
+        code, page = _get(f"{base}/runs/{empty}")
+        assert code == 200 and "id='no-samples'" in page
     assert _digest(path) == before  # nothing was written
 
 
@@ -87,7 +90,7 @@ def test_cli_dashboard_serves_until_stopped(runs):
 
     from tests.dashboard_server import free_port
 
-    path, (a, _b, _live) = runs
+    path, (a, *_) = runs
     port = free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     proc = subprocess.Popen([sys.executable, "-m", "wattwise", "dashboard", "--port", str(port), "--store", str(path)],

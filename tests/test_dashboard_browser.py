@@ -65,6 +65,10 @@ def test_dashboard_in_browser(tmp_path, browser):
         assert "wattwise" in browser.title
         links = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "a.run-link"))
         assert sorted(a.text for a in links) == ["finetune-bert", "finetune-bert-int8"]
+        shot = Path(os.environ.get("WATTWISE_SCREENSHOT") or tmp_path / "dashboard.png")
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        runs_shot = shot.with_name(shot.stem + "-runs.png")
+        assert browser.save_screenshot(str(runs_shot))
 
         next(a for a in links if a.text == "finetune-bert").click()
         wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#power-plot .main-svg")))
@@ -73,10 +77,8 @@ def test_dashboard_in_browser(tmp_path, browser):
             "return {data: el.data.length, drawn: el.querySelectorAll('.scatterlayer .trace').length};")
         assert traces["data"] == 3 and traces["drawn"] == 3  # cpu, gpu:0, ram
         assert "finetune-bert" in browser.find_element(By.TAG_NAME, "h1").text
-        shot = Path(os.environ.get("WATTWISE_SCREENSHOT") or tmp_path / "dashboard.png")
-        shot.parent.mkdir(parents=True, exist_ok=True)
         assert browser.save_screenshot(str(shot))
-        print(f"dashboard screenshot: {shot}")
+        print(f"dashboard screenshots: {shot} (run detail), {runs_shot} (run list)")
         assert shot.stat().st_size > 10_000
 
         browser.get(base + "/")
