@@ -21,6 +21,8 @@ COMMAND_MODULES = [
     "wattwise.cli.grid",
     "wattwise.cli.config",
     "wattwise.cli.schedule",
+    "wattwise.cli.report",
+    "wattwise.cli.observe",
 ]
 
 app = typer.Typer(

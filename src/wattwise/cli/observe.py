@@ -1,0 +1,67 @@
+"""Observability commands: ``dashboard`` (local web UI) and ``exporter`` (Prometheus metrics)."""
+
+from __future__ import annotations
+
+import time
+
+import typer
+
+from wattwise.cli.common import StoreOpt, err
+from wattwise.errors import WattwiseError
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _check_port(port: int) -> None:
+    if not 0 < port < 65536:
+        raise WattwiseError(f"--port must be between 1 and 65535, got {port}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the observability commands to ``app``."""
+
+    @app.command("dashboard")
+    def dashboard_cmd(
+        host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (default: this machine only)."),
+        port: int = typer.Option(8765, "--port", "-p", help="Port to listen on."),
+        store: str | None = StoreOpt,
+    ) -> None:
+        """Serve the run store read-only as a local web dashboard (runs, plots, comparisons)."""
+        _check_port(port)
+        from wattwise.dashboard.app import serve
+        from wattwise.dashboard.readonly import open_readonly
+
+        s = open_readonly(store)
+        if host not in LOOPBACK:
+            err.print(f"wattwise: warning: serving on {host}: anyone who can reach it sees your runs", highlight=False)
+        err.print(f"wattwise dashboard on http://{host}:{port}/ (store {s.location}, read-only); Ctrl-C to stop",
+                  highlight=False)
+        serve(s, host, port)
+
+    @app.command("exporter")
+    def exporter_cmd(
+        port: int = typer.Option(9464, "--port", "-p", help="Port for /metrics."),
+        host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
+        runs: int = typer.Option(20, "--runs", help="Export the most recent N runs."),
+        once: bool = typer.Option(False, "--once", help="Print the metrics once to stdout and exit."),
+        store: str | None = StoreOpt,
+    ) -> None:
+        """Prometheus exporter: energy (J) per component, power (W), CO2e (g), labelled by run, host, device."""
+        from wattwise.dashboard.readonly import open_readonly
+        from wattwise.integrations.prometheus import metrics_text, start_exporter
+
+        if runs < 1:
+            raise WattwiseError(f"--runs must be >= 1, got {runs}")
+        s = open_readonly(store)
+        if once:
+            print(metrics_text(store=s, max_runs=runs), end="")
+            return
+        _check_port(port)
+        server, bound = start_exporter(port, host, store=s, max_runs=runs)
+        err.print(f"wattwise exporter on http://{host}:{bound}/metrics (store {s.location}); Ctrl-C to stop",
+                  highlight=False)
+        try:
+            while True:
+                time.sleep(3600)
+        finally:
+            server.shutdown()

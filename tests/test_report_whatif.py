@@ -1,0 +1,94 @@
+"""What-if rows and equivalents with the optional grid/schedule/equivalents modules plugged in (faked here)."""
+
+from __future__ import annotations
+
+import datetime
+import sys
+import types
+from types import SimpleNamespace
+
+import pytest
+
+import wattwise
+from tests.report_fixtures import make_run, new_store
+from wattwise.errors import WattwiseError
+from wattwise.footprint import Footprint, Intensity
+from wattwise.report import ReportOptions, write_report
+from wattwise.report.data import load_run
+from wattwise.report.equivalents import equivalents, equivalents_for
+from wattwise.report.whatif import whatif_rows
+
+TABLE = {"FR": 50.0, "DE": 400.0, "NO": 30.0}
+
+
+def _plug(monkeypatch, name: str, module: types.ModuleType) -> None:
+    monkeypatch.setitem(sys.modules, f"wattwise.{name}", module)
+    monkeypatch.setattr(wattwise, name, module, raising=False)
+
+
+@pytest.fixture()
+def fake_grid(monkeypatch):
+    grid = types.ModuleType("wattwise.grid")
+
+    def intensity(location, when=None):
+        if location not in TABLE:
+            raise WattwiseError(f"unknown location {location!r}")
+        return Intensity(TABLE[location], f"fake table {location}", location=location)
+
+    def footprint_for(energy, location, samples=None, pue=None, strict=False, duration_s=None, counters=None):
+        return Footprint(energy=energy, intensity=intensity(location), duration_s=duration_s,
+                         counters=dict(counters or {}))
+
+    grid.intensity = intensity
+    grid.footprint_for = footprint_for  # the interface main's accounting uses
+    grid.traces = SimpleNamespace(available_zones=lambda: ["DE", "FR"])
+    _plug(monkeypatch, "grid", grid)
+    sched = types.ModuleType("wattwise.schedule")
+    sched.best_window = lambda loc, duration, earliest, deadline, now=None: SimpleNamespace(
+        start=datetime.datetime(2026, 11, 24, 2, 0), mean_g_per_kwh=TABLE[loc] * 0.2, now_g_per_kwh=TABLE[loc] * 0.8,
+        label="fake forecast")
+    _plug(monkeypatch, "schedule", sched)
+
+
+def test_rows_with_grid_and_schedule(tmp_path, fake_grid):
+    s = new_store(tmp_path)
+    view = load_run(s, make_run(s, location="DE"))
+    assert view.fp.intensity.g_per_kwh == 400.0
+    region, window, compressed = whatif_rows(view)  # no regions given: the grid's zones
+    assert region.label.endswith("FR") and region.change(view.fp.total_kg) == pytest.approx(50 / 400 - 1)
+    assert window.change(view.fp.total_kg) == pytest.approx(-0.75) and "2026-11-24 02:00" in window.detail
+    assert compressed.co2e_kg is None and "--compressed-run" in compressed.detail
+    region, *_ = whatif_rows(view, ["FR", "NO", "PL=900"])
+    assert region.label.endswith("NO")
+    with pytest.raises(WattwiseError, match="--compare-region 'XX'"):
+        whatif_rows(view, ["XX"])
+
+
+def test_rows_without_plugins(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "wattwise.grid", None)
+    monkeypatch.setitem(sys.modules, "wattwise.schedule", None)
+    s = new_store(tmp_path)
+    view = load_run(s, make_run(s, location="DE"))
+    assert any("grid data" in n for n in view.fp.notes)  # location kept, world average used, and said so
+    region, window, _ = whatif_rows(view, ["FR"])
+    assert region.co2e_kg is None and "not available" in region.detail
+    assert window.co2e_kg is None and "not available" in window.detail
+    region, *_ = whatif_rows(view, ["FR=40"])  # explicit intensities need no grid data
+    assert region.co2e_kg == pytest.approx(view.fp.facility_kwh * 40 / 1000)
+    page = write_report(s, view.rec.id, tmp_path / "r.html", ReportOptions(compare_regions=["FR"])).read_text()
+    assert "not available" in page
+
+
+def test_equivalents_sources_and_shared_module(monkeypatch):
+    eq = equivalents(energy_j=335_000.0, co2e_g=400.0)
+    assert all(e.source for e in eq)
+    kettle = next(e for e in eq if "litres" in e.unit)
+    assert kettle.value == pytest.approx(1.0, rel=1e-3)
+    car = next(e for e in eq if "km" in e.unit)
+    assert car.value == pytest.approx(1.609344)
+    shared = types.ModuleType("wattwise.equivalents")
+    shared.equivalents = lambda kg: [{"name": "x", "value": kg * 2, "label": "shared things", "source": "S"}]
+    _plug(monkeypatch, "equivalents", shared)
+    mixed = equivalents_for(335_000.0, 400.0)
+    assert mixed[0].unit == "shared things" and mixed[0].value == pytest.approx(0.8)
+    assert any("litres" in e.unit for e in mixed) and not any("km" in e.unit for e in mixed)
