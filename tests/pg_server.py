@@ -1,13 +1,14 @@
 """A throwaway PostgreSQL server for tests and benchmarks (Debian's ``postgresql`` package binaries).
 
-``pg_url`` (session fixture) starts one server on a free port with its data and socket in a temp dir, yields
-``postgresql://postgres@127.0.0.1:PORT/wattwise_test`` and stops it at the end. PostgreSQL refuses to run as
-root, so as root the server runs as the ``postgres`` user. Tests that need it are skipped (with the reason)
-only when the binaries are not installed (``.ci/run`` installs them when it can).
+The ``pg_url`` fixture gives a fresh database on one server per test session, started on first use (free
+port, data and socket in a temp dir) and stopped at exit. PostgreSQL refuses to run as root, so as root the
+server runs as the ``postgres`` user. Tests that need it are skipped (with the reason) only when the binaries
+are not installed (``.ci/run`` installs them when it can).
 """
 
 from __future__ import annotations
 
+import atexit
 import glob
 import os
 import shutil
@@ -15,7 +16,6 @@ import socket
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -83,21 +83,31 @@ class PgServer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgServer]:
-    bindir = pg_bindir()
-    if bindir is None:
-        pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql; .ci/run does it as root)")
-    server = PgServer(bindir)
-    try:
-        server.start()
-    except RuntimeError as exc:
-        pytest.skip(f"cannot start a throwaway PostgreSQL server: {exc}")
-    yield server
-    server.stop()
+_SERVER: PgServer | None = None
+_FAILED: str | None = None
+
+
+def shared_server() -> PgServer:
+    """The one server of this test session (started on first use, stopped at exit); skips if impossible."""
+    global _SERVER, _FAILED
+    if _SERVER is None and _FAILED is None:
+        bindir = pg_bindir()
+        if bindir is None:
+            _FAILED = "PostgreSQL server binaries not installed (apt-get install postgresql; .ci/run does it as root)"
+        else:
+            server = PgServer(bindir)
+            try:
+                server.start()
+                _SERVER = server
+                atexit.register(server.stop)
+            except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+                _FAILED = f"cannot start a throwaway PostgreSQL server: {exc}"
+    if _SERVER is None:
+        pytest.skip(_FAILED or "no PostgreSQL server")
+    return _SERVER
 
 
 @pytest.fixture()
-def pg_url(pg_server: PgServer) -> str:
-    """A fresh, empty database on the session's server."""
-    return pg_server.new_database()
+def pg_url() -> str:
+    """A fresh, empty database on the session's PostgreSQL server."""
+    return shared_server().new_database()
