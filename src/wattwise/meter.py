@@ -176,8 +176,14 @@ class Run:
 
     # -- sampling -------------------------------------------------------------------------------------
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
+        # a fixed schedule (not interval + the time a sample takes), skipping ticks only when over one behind
+        due = time.monotonic() + self.interval
+        while not self._stop.wait(max(due - time.monotonic(), 0.0)):
             self.sample()
+            due += self.interval
+            now = time.monotonic()
+            if now - due > self.interval:
+                due = now
 
     def sample(self) -> None:
         """Read every sensor now and commit the energy since the last sample (thread-safe)."""
