@@ -6,6 +6,7 @@ simulated on this machine (two torchrun agents with ``--nnodes 2`` and their own
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -223,3 +224,20 @@ def test_torchrun_two_nodes_simulated(tmp_path: Path) -> None:
     by_node = s.energy_by_node(rec.id)
     assert set(by_node) == {"node0", "node1"} and min(by_node.values()) > 0
     assert sum(by_node.values()) == pytest.approx(s.energy_totals([rec.id])[rec.id])
+
+
+def test_show_lists_energy_by_node(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from wattwise.cli.app import main
+
+    store = str(tmp_path / "s.sqlite")
+    runs = [_rank_run(store, tmp_path, r, r % 2, f"node{r // 2}") for r in range(4)]
+    for r in runs:
+        r.start()
+    for r in runs:
+        r.stop()
+    assert main(["show", runs[0].id or "", "--store", store]) == 0
+    out = capsys.readouterr().out
+    assert "Energy by node (4 ranks)" in out and "0*, 1" in out and "2*, 3" in out
+    assert main(["show", "last", "--store", store, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data["nodes_j"]) == {"node0", "node1"} and len(data["members"]) == 4
