@@ -7,8 +7,9 @@
   process group. The first rank to arrive creates the run row, the others join it; each rank is a row of
   ``run_members`` and the run is finished when every rank (``WORLD_SIZE``) has left it.
 * **Node-level sensors once per node.** RAPL and the whole-machine CPU and RAM models are read only by the
-  node's owner: local rank 0, holding a per-node lock file (so two agents that claim the same node id on one
-  machine still count it once). The node id is ``WATTWISE_NODE_ID``, else the host name.
+  node's owner: local rank 0, holding a per-node lock file in ``WATTWISE_LOCK_DIR`` (default: the temp dir), so
+  two agents that claim the same node id on one machine still count it once (containers: share that dir
+  through a host path). The node id is ``WATTWISE_NODE_ID``, else the host name.
 * **Each GPU by the rank using it.** A rank reads only its own GPU: the one ``CUDA_VISIBLE_DEVICES`` gives it
   (one entry: that one; several: the ``LOCAL_RANK``-th) or GPU ``LOCAL_RANK`` when unset; ``WATTWISE_GPUS``
   overrides it. GPUs no rank uses are not counted.
@@ -153,7 +154,8 @@ class NodeLock:
 
     def __init__(self, run_id: str, node: str, directory: str | Path | None = None) -> None:
         key = hashlib.sha256(f"{run_id}\0{node}".encode()).hexdigest()[:16]
-        self.path = Path(directory or tempfile.gettempdir()) / f"wattwise-node-{key}.lock"
+        where = directory or os.environ.get("WATTWISE_LOCK_DIR") or tempfile.gettempdir()
+        self.path = Path(where) / f"wattwise-node-{key}.lock"
         self._fh: IO[str] | None = None
 
     def acquire(self) -> bool:
