@@ -64,6 +64,8 @@ def test_detect_and_run_id() -> None:
     assert shared_run_id(d, {}) == run_id_from_job("j1") == shared_run_id(DistEnv(rank=0, world_size=4, job_id="j1"))
     assert run_id_from_job("j1") != run_id_from_job("j2")
     assert shared_run_id(d, {"WATTWISE_RUN_ID": "mine"}) == "mine"
+    # the id of a wrapping `wattwise run` is not the job's
+    assert shared_run_id(d, {"WATTWISE_RUN_ID": "outer", "WATTWISE_PARENT_RUN": "1"}) == run_id_from_job("j1")
     assert shared_run_id(None, {}) is None  # not distributed: a new id
     # static rendezvous without --rdzv-id: torchrun says "none", and there is no process group to ask
     static = DistEnv.detect(_env(0, 0, 2, 2, "n0", job="none"))

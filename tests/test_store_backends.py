@@ -179,3 +179,37 @@ def test_postgres_connection_error_is_one_clear_line() -> None:
         open_store(f"postgresql://nobody:secret@127.0.0.1:{free_port()}/none")
     msg = str(err.value)
     assert "cannot connect to the PostgreSQL store" in msg and "secret" not in msg
+
+
+def test_cli_run_and_runs_on_the_store(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    from wattwise.cli.app import main
+
+    rc = main(["run", "--store", url, "--interval", "0.1", "--name", "cli-pg", "--", sys.executable, "-c",
+               "import time; time.sleep(0.3)"])
+    assert rc == 0
+    rec = open_store(url).get_run("last")
+    assert (rec.name, rec.status) == ("cli-pg", "finished")
+    assert main(["runs", "--store", url]) == 0
+    assert "Runs in" in capsys.readouterr().out
+
+
+def _open_and_close(url: str) -> None:
+    open_store(url).close()
+
+
+def test_processes_opening_a_new_sqlite_store_at_once(tmp_path) -> None:
+    """The ranks of a job open a fresh store together: none may fail (WAL switch and migration race)."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    for round_ in range(3):
+        url = str(tmp_path / f"s{round_}.sqlite")
+        procs = [ctx.Process(target=_open_and_close, args=(url,)) for _ in range(6)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+        assert [p.exitcode for p in procs] == [0] * 6
+        assert open_store(url).schema_version() == SCHEMA_VERSION

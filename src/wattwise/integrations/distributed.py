@@ -118,7 +118,9 @@ def shared_run_id(dist_env: DistEnv | None, environ: Mapping[str, str] | None = 
     None outside a distributed job (the run gets a new id).
     """
     env = os.environ if environ is None else environ
-    explicit = env.get("WATTWISE_RUN_ID", "").strip()
+    # under `wattwise run`, WATTWISE_RUN_ID is the wrapping run (which measures the whole process tree
+    # itself): the job gets a run of its own rather than adding to that one
+    explicit = "" if env.get("WATTWISE_PARENT_RUN") else env.get("WATTWISE_RUN_ID", "").strip()
     if explicit:
         return explicit
     if dist_env is None or dist_env.world_size == 1:

@@ -311,13 +311,28 @@ def _open_sqlite(path: str) -> SqlStore:
         p.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(p), timeout=60, check_same_thread=False, isolation_level=None)
         conn.execute("PRAGMA busy_timeout = 60000")
-        conn.execute("PRAGMA journal_mode = WAL")
+        _set_wal(conn)
         conn.execute("PRAGMA synchronous = NORMAL")
         # isolation_level=None: we issue BEGIN ourselves; commit()/rollback() still end it
         return SqlStore(_AutoCommitSqlite(conn), SQLITE, str(p))
     except (OSError, sqlite3.Error) as exc:
         raise WattwiseError(f"cannot open the run store at {p}: {exc}",
                             "choose a writable path with --store or WATTWISE_STORE") from exc
+
+
+def _set_wal(conn: sqlite3.Connection, timeout: float = 60.0) -> None:
+    """Switch to WAL mode. Processes opening a new store at once (the ranks of a job) can get "database is
+    locked" here without the busy handler being called, so retry; WAL is persistent, so once is enough."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 class _AutoCommitSqlite:
