@@ -243,3 +243,18 @@ def test_show_lists_energy_by_node(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main(["show", "last", "--store", store, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert set(data["nodes_j"]) == {"node0", "node1"} and len(data["members"]) == 4
+
+
+def test_a_killed_rank_leaves_the_run_interrupted(tmp_path: Path) -> None:
+    """A rank that never leaves (killed) keeps the run open; once all heartbeats stop it shows as interrupted."""
+    store = str(tmp_path / "s.sqlite")
+    killed, ok = (_rank_run(store, tmp_path, r, r, "n", world=2) for r in range(2))
+    killed.start()
+    ok.start()
+    time.sleep(0.15)
+    killed._stop.set()  # its sampler stops, it never leaves the run: as if SIGKILLed
+    ok.stop()
+    rec = open_store(store).get_run(ok.id or "")
+    assert rec.status == "running" and rec.host == "distributed (2 ranks)"
+    assert rec.is_dead(now=(rec.last_seen or 0) + 11)  # shown as interrupted once the heartbeats are stale
+    killed._release()
