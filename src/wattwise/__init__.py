@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from wattwise.footprint import Footprint, Method
+from wattwise.integrations.distributed import track_distributed
 from wattwise.meter import Run, track
 
 __version__ = "0.1.0"
-__all__ = ["Footprint", "Method", "Run", "__version__", "estimate", "track"]
+__all__ = ["Footprint", "Method", "Run", "__version__", "estimate", "track", "track_distributed"]
 
 
 def estimate(**kwargs):

@@ -70,6 +70,7 @@ class Run:
         self.node_sensors = node_sensors
         self._run_id_arg = run_id
         self.node = node
+        self.rank: int | None = None  # set by distributed runs
         self.command = command
         self.config = dict(config or {})
         self.quiet = quiet
@@ -122,7 +123,7 @@ class Run:
         cfg = {**self.config, "interval": self.interval,
                "sensors": [s.name for s in self.selection.sensors],
                "intensity_g_per_kwh": self.intensity}
-        self.store.create_run(RunRecord(
+        self._open_record(RunRecord(
             id=self.id, name=self.name, status="running", started_at=self.started_at, interval=self.interval,
             location=self.location, command=self.command, config=cfg))
         self._thread = threading.Thread(target=self._loop, name=f"wattwise-{self.id}", daemon=True)
@@ -141,12 +142,21 @@ class Run:
         self.ended_at = time.time()
         self.status = status
         assert self.store is not None and self.id is not None
-        self.store.finish_run(self.id, status, self.ended_at, exit_code)
+        self._close_record(status, self.ended_at, exit_code)
         for s in self.selection.sensors if self.selection else []:
             s.close()
         if self._unsaved:
             self._warn(f"{len(self._unsaved)} samples could not be written to {self.store.location}")
         return self.footprint()
+
+    def _open_record(self, record: RunRecord) -> None:
+        """Write the run row (a distributed run joins a shared one instead)."""
+        assert self.store is not None
+        self.store.create_run(record)
+
+    def _close_record(self, status: str, ended_at: float, exit_code: int | None) -> None:
+        assert self.store is not None and self.id is not None
+        self.store.finish_run(self.id, status, ended_at, exit_code)
 
     def __enter__(self) -> Run:
         return self.start()
@@ -172,8 +182,14 @@ class Run:
 
     # -- sampling -------------------------------------------------------------------------------------
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
+        # a fixed schedule (not interval + the time a sample takes), skipping ticks only when over one behind
+        due = time.monotonic() + self.interval
+        while not self._stop.wait(max(due - time.monotonic(), 0.0)):
             self.sample()
+            due += self.interval
+            now = time.monotonic()
+            if now - due > self.interval:
+                due = now
 
     def sample(self) -> None:
         """Read every sensor now and commit the energy since the last sample (thread-safe)."""
@@ -193,7 +209,7 @@ class Run:
                     delta = c.joules - self._last.get(c.domain, 0.0)
                     self._last[c.domain] = c.joules
                     row = SampleRow(self.id, self._last_t, now, c.domain, max(delta, 0.0), c.method.value,
-                                    c.source, c.uncertainty, phase, self.node)
+                                    c.source, c.uncertainty, phase, self.node, self.rank)
                     rows.append(row)
                     self._accumulate(row)
             self._last_t = now
@@ -293,6 +309,13 @@ class Run:
         return footprint_from_samples(rows, counters, self.elapsed_s, self.location, self.intensity)
 
 
-def track(name: str = "run", **kwargs: Any) -> Run:
-    """Track energy: ``with wattwise.track("train") as run:`` or ``@wattwise.track()``."""
+def track(name: str = "run", distributed: bool = False, **kwargs: Any) -> Run:
+    """Track energy: ``with wattwise.track("train") as run:`` or ``@wattwise.track()``.
+
+    ``distributed=True``: every rank of a ``torchrun`` job joins one run (see :mod:`wattwise.integrations.distributed`).
+    """
+    if distributed:
+        from wattwise.integrations.distributed import track_distributed
+
+        return track_distributed(name, **kwargs)
     return Run(name, **kwargs)

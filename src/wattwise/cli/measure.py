@@ -21,7 +21,7 @@ from wattwise.errors import WattwiseError
 from wattwise.export import codecarbon_rows, write_codecarbon_csv
 from wattwise.footprint import Footprint
 from wattwise.meter import Run
-from wattwise.store.records import RunRecord
+from wattwise.store.records import MemberRow, RunRecord
 from wattwise.store.sql import SqlStore
 
 
@@ -67,6 +67,19 @@ def print_footprint(fp: Footprint) -> None:
         if per:
             console.print(f"per {name[:-1] if name.endswith('s') else name}: {fmt_energy(per)}  "
                           f"({value:,.0f} {name}; {fmt_energy(per * 1000)} per 1,000)", highlight=False)
+
+
+def node_table(members: list[MemberRow], nodes: dict[str | None, float]) -> Table:
+    """A distributed run's energy per node, with its ranks (the owner read the node-level sensors)."""
+    t = Table(title=f"Energy by node ({len(members)} ranks)")
+    for col in ("node", "ranks", "energy", "status"):
+        t.add_column(col, justify="right" if col == "energy" else "left")
+    for node in sorted({m.node or "-" for m in members}):
+        mine = [m for m in members if (m.node or "-") == node]
+        ranks = ", ".join(f"{m.rank}{'*' if m.owner else ''}" for m in mine)
+        t.add_row(node, ranks, fmt_energy(nodes.get(node, 0.0)), ", ".join(sorted({m.status for m in mine})))
+    t.caption = "* read the node-level sensors (RAPL, CPU/RAM models)"
+    return t
 
 
 def register(app: typer.Typer) -> None:
@@ -174,8 +187,12 @@ def register(app: typer.Typer) -> None:
         rec = s.get_run(run_id)
         fp = run_footprint(s, rec, location, intensity)
         phases = phase_energy_j(s.samples(rec.id))
+        members = s.members(rec.id)
+        nodes = s.energy_by_node(rec.id) if members else {}
         if as_json:
-            print(json.dumps({"run": _run_dict(rec), "footprint": fp.to_dict(), "phases_j": phases}, indent=2))
+            extra = {"nodes_j": nodes, "members": [m.__dict__ for m in members]} if members else {}
+            print(json.dumps({"run": _run_dict(rec), "footprint": fp.to_dict(), "phases_j": phases, **extra},
+                             indent=2))
             return
         console.print(f"[bold]{rec.name}[/]  id {rec.id}  [bold]{rec.status}[/]"
                       f"{'' if rec.exit_code is None else f' (exit {rec.exit_code})'}", highlight=False)
@@ -188,6 +205,8 @@ def register(app: typer.Typer) -> None:
             console.print("no samples recorded yet")
             return
         print_footprint(fp)
+        if members:
+            console.print(node_table(members, nodes))
         named = {k: v for k, v in phases.items() if k != "-"}
         if named:
             pt = Table(title="Energy by phase")

@@ -1,1 +1,1 @@
-"""Bridges to other tools: Prometheus exporter, MLflow logging."""
+"""Bridges to other tools: torch.distributed, Prometheus exporter, MLflow logging."""

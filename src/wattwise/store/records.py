@@ -69,6 +69,23 @@ class SampleRow:
     uncertainty: float
     phase: str | None = None
     node: str | None = None
+    rank: int | None = None  # the distributed rank that read it (None outside distributed runs)
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    """A process (rank) that joined a distributed run; ``owner``: it read the node-level sensors."""
+
+    run_id: str
+    member: str
+    node: str | None
+    rank: int | None
+    host: str | None
+    pid: int | None
+    owner: bool
+    status: str
+    joined_at: float
+    left_at: float | None = None
 
 
 @dataclass(frozen=True)

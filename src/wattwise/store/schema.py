@@ -29,6 +29,15 @@ MIGRATIONS: list[list[str]] = [
             value {real} NOT NULL, phase TEXT)""",
         "CREATE INDEX IF NOT EXISTS counters_run ON counters (run_id)",
     ],
+    # version 2: distributed runs (every rank of a job writes into one run; the rank of each sample, and
+    # which processes joined the run so it finishes when the last one leaves)
+    [
+        "ALTER TABLE samples ADD COLUMN rank INTEGER",
+        """CREATE TABLE IF NOT EXISTS run_members (
+            run_id TEXT NOT NULL REFERENCES runs(id), member TEXT NOT NULL, node TEXT, rank INTEGER,
+            host TEXT, pid INTEGER, owner INTEGER NOT NULL, status TEXT NOT NULL,
+            joined_at {real} NOT NULL, left_at {real}, PRIMARY KEY (run_id, member))""",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

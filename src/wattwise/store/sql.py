@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from wattwise.errors import NotFoundError, WattwiseError, close_matches
-from wattwise.store.records import CounterRow, PhaseRow, RunRecord, SampleRow
+from wattwise.store.records import CounterRow, MemberRow, PhaseRow, RunRecord, SampleRow
 from wattwise.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 RUN_COLUMNS = ("id, name, status, started_at, ended_at, last_seen, host, pid, interval_s, location, command, "
@@ -31,6 +31,14 @@ class Dialect:
     pk: str
     real: str
     begin: str
+    insert_ignore: tuple[str, str] = ("INSERT OR IGNORE INTO", "")  # "insert if absent": prefix, suffix
+    migrate_lock: str | None = None  # statement that serialises concurrent migrations (inside the transaction)
+    for_update: str = ""  # row lock suffix for SELECT (SQLite's BEGIN IMMEDIATE already serialises writers)
+
+    def insert_if_absent(self, table_and_columns: str, values: str) -> str:
+        """``INSERT ... VALUES ...`` that does nothing when the primary key already exists."""
+        prefix, suffix = self.insert_ignore
+        return f"{prefix} {table_and_columns} VALUES {values}{suffix}"
 
 
 SQLITE = Dialect("sqlite", "?", "INTEGER PRIMARY KEY AUTOINCREMENT", "REAL", "BEGIN IMMEDIATE")
@@ -79,6 +87,8 @@ class SqlStore:
 
     def _migrate(self) -> None:
         with self._tx() as cur:
+            if self.dialect.migrate_lock:
+                cur.execute(self.dialect.migrate_lock)
             cur.execute(MIGRATIONS[0][0])
             cur.execute(self._q("SELECT value FROM meta WHERE key = ?"), ("schema_version",))
             row = cur.fetchone()
@@ -122,9 +132,9 @@ class SqlStore:
             if samples:
                 cur.executemany(
                     self._q("INSERT INTO samples (run_id, t_start, t_end, domain, joules, method, source, "
-                            "uncertainty, phase, node) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                            "uncertainty, phase, node, rank) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
                     [(s.run_id, s.t_start, s.t_end, s.domain, s.joules, s.method, s.source, s.uncertainty,
-                      s.phase, s.node) for s in samples],
+                      s.phase, s.node, s.rank) for s in samples],
                 )
             if counters:
                 cur.executemany(
@@ -132,6 +142,72 @@ class SqlStore:
                     [(c.run_id, c.t, c.name, c.value, c.phase) for c in counters],
                 )
             cur.execute(self._q("UPDATE runs SET last_seen = ? WHERE id = ?"), (heartbeat or time.time(), run_id))
+
+    # -- distributed runs: many processes write into one run ------------------------------------------
+    def join_run(self, run: RunRecord, member: MemberRow) -> bool:
+        """Create the run if no process did yet, else join it (and mark it running again); add the member.
+
+        Returns True when this call created the run row.
+        """
+        with self._tx() as cur:
+            cur.execute(
+                self._q(self.dialect.insert_if_absent(f"runs ({RUN_COLUMNS})",
+                                                      "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")),
+                (run.id, run.name, run.status, run.started_at, run.ended_at, run.last_seen or run.started_at,
+                 run.host, run.pid, run.interval, run.location, run.command, run.exit_code, run.config_json()),
+            )
+            created = cur.rowcount == 1
+            if not created:  # join: the run started with its first member; the node owner's config wins
+                cur.execute(self._q("UPDATE runs SET status = ?, ended_at = NULL, last_seen = ?, started_at = "
+                                    "CASE WHEN started_at > ? THEN ? ELSE started_at END WHERE id = ?"),
+                            ("running", member.joined_at, run.started_at, run.started_at, run.id))
+                if member.owner:
+                    cur.execute(self._q("UPDATE runs SET config = ? WHERE id = ?"), (run.config_json(), run.id))
+            cur.execute(
+                self._q(self.dialect.insert_if_absent(
+                    "run_members (run_id, member, node, rank, host, pid, owner, status, joined_at, left_at)",
+                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")),
+                (member.run_id, member.member, member.node, member.rank, member.host, member.pid,
+                 int(member.owner), member.status, member.joined_at, None),
+            )
+            if cur.rowcount != 1:  # a restarted rank joins again
+                cur.execute(self._q("UPDATE run_members SET status = ?, pid = ?, owner = ?, joined_at = ?, "
+                                    "left_at = NULL WHERE run_id = ? AND member = ?"),
+                            (member.status, member.pid, int(member.owner), member.joined_at, member.run_id,
+                             member.member))
+        return created
+
+    def leave_run(self, run_id: str, member: str, status: str, t: float, expected: int | None = None,
+                  exit_code: int | None = None) -> str:
+        """Mark ``member`` done; the run ends when no member is running and ``expected`` members joined.
+
+        Returns the run's status afterwards (``running`` while other members go on).
+        """
+        with self._tx() as cur:
+            # serialise members leaving at once, or each might see the other still running
+            cur.execute(self._q(f"SELECT id FROM runs WHERE id = ?{self.dialect.for_update}"), (run_id,))
+            cur.execute(self._q("UPDATE run_members SET status = ?, left_at = ? WHERE run_id = ? AND member = ?"),
+                        (status, t, run_id, member))
+            cur.execute(self._q("SELECT status, COUNT(*) FROM run_members WHERE run_id = ? GROUP BY status"),
+                        (run_id,))
+            counts = {r[0]: int(r[1]) for r in cur.fetchall()}
+            if counts.get("running", 0) or sum(counts.values()) < (expected or 0):
+                cur.execute(self._q("UPDATE runs SET last_seen = ? WHERE id = ?"), (t, run_id))
+                return "running"
+            final = next((s for s in ("failed", "interrupted") if counts.get(s)), "finished")
+            cur.execute(self._q("UPDATE runs SET status = ?, ended_at = ?, last_seen = ?, exit_code = ? WHERE id = ?"),
+                        (final, t, t, exit_code, run_id))
+            return final
+
+    def members(self, run_id: str) -> list[MemberRow]:
+        rows = self._rows("SELECT run_id, member, node, rank, host, pid, owner, status, joined_at, left_at "
+                          "FROM run_members WHERE run_id = ? ORDER BY node, rank", (run_id,))
+        return [MemberRow(*r[:6], bool(r[6]), *r[7:]) for r in rows]
+
+    def energy_by_node(self, run_id: str) -> dict[str | None, float]:
+        """Joules per node of a run (a distributed run's total is the sum over its nodes)."""
+        rows = self._rows("SELECT node, SUM(joules) FROM samples WHERE run_id = ? GROUP BY node", (run_id,))
+        return {r[0]: float(r[1] or 0.0) for r in rows}
 
     def start_phase(self, run_id: str, name: str, t: float) -> None:
         with self._tx() as cur:
@@ -200,8 +276,8 @@ class SqlStore:
         raise NotFoundError(f"no run {run_id!r} in {self.location}", hint)
 
     def samples(self, run_id: str) -> list[SampleRow]:
-        rows = self._rows("SELECT run_id, t_start, t_end, domain, joules, method, source, uncertainty, phase, node "
-                          "FROM samples WHERE run_id = ? ORDER BY t_start, id", (run_id,))
+        rows = self._rows("SELECT run_id, t_start, t_end, domain, joules, method, source, uncertainty, phase, node, "
+                          "rank FROM samples WHERE run_id = ? ORDER BY t_start, id", (run_id,))
         return [SampleRow(*r) for r in rows]
 
     def phases(self, run_id: str) -> list[PhaseRow]:
@@ -235,13 +311,28 @@ def _open_sqlite(path: str) -> SqlStore:
         p.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(p), timeout=60, check_same_thread=False, isolation_level=None)
         conn.execute("PRAGMA busy_timeout = 60000")
-        conn.execute("PRAGMA journal_mode = WAL")
+        _set_wal(conn)
         conn.execute("PRAGMA synchronous = NORMAL")
         # isolation_level=None: we issue BEGIN ourselves; commit()/rollback() still end it
         return SqlStore(_AutoCommitSqlite(conn), SQLITE, str(p))
     except (OSError, sqlite3.Error) as exc:
         raise WattwiseError(f"cannot open the run store at {p}: {exc}",
                             "choose a writable path with --store or WATTWISE_STORE") from exc
+
+
+def _set_wal(conn: sqlite3.Connection, timeout: float = 60.0) -> None:
+    """Switch to WAL mode. Processes opening a new store at once (the ranks of a job) can get "database is
+    locked" here without the busy handler being called, so retry; WAL is persistent, so once is enough."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 class _AutoCommitSqlite:
