@@ -255,7 +255,8 @@ def perplexity(model: nn.Module, ids: Sequence[int] | torch.Tensor, *, block_siz
 # ------------------------------------------------------------------------------------------- training
 @dataclass
 class TrainSettings:
-    """Optimisation settings. ``lr`` decays on a cosine to ``lr/10`` over ``steps`` after a short warm-up."""
+    """Optimisation settings. After a linear warm-up, ``schedule="cosine"`` decays ``lr`` to ``lr/10`` over the
+    planned steps; ``"constant"`` keeps it (the run can then be stopped anywhere without losing the decay)."""
 
     batch_size: int = 16
     lr: float = 2e-3
@@ -267,6 +268,7 @@ class TrainSettings:
     eval_batch_size: int = 32
     seed: int = 1337
     bf16: bool = False  # CPU autocast to bfloat16
+    schedule: str = "cosine"  # cosine | constant
     threads: int | None = None  # torch.set_num_threads; None: 1 (see set_threads)
 
 
@@ -358,6 +360,10 @@ def train_tinygpt(
     if steps < 1:
         raise WattwiseError(f"steps must be at least 1, got {steps}")
     st = settings or TrainSettings()
+    if st.schedule not in ("cosine", "constant"):
+        from wattwise.errors import unknown
+
+        raise unknown("learning-rate schedule", st.schedule, ["cosine", "constant"])
     set_threads(st.threads)
     torch.manual_seed(st.seed)
     d = data or shakespeare()
@@ -385,6 +391,8 @@ def train_tinygpt(
     def lr_at(i: int) -> float:
         if i < st.warmup:
             return st.lr * (i + 1) / st.warmup
+        if st.schedule == "constant":
+            return st.lr
         frac = (i - st.warmup) / max(1, steps - st.warmup)
         return st.lr / 10 + 0.5 * (st.lr - st.lr / 10) * (1 + math.cos(math.pi * min(frac, 1.0)))
 
