@@ -1,4 +1,4 @@
-"""Training commands: ``train-tinygpt`` (our own workload) and ``compare-training`` (energy to a target loss)."""
+"""Training commands: ``train-tinygpt`` (our own workload), ``compare-training`` (energy to a target loss)."""
 
 from __future__ import annotations
 
@@ -20,18 +20,23 @@ def _positive(name: str, value: float) -> None:
 
 
 def train_tinygpt_cmd(
-    steps: int = typer.Option(2000, "--steps", help="optimiser steps (2,000: val loss ~1.76, a few CPU minutes)"),
+    steps: int = typer.Option(
+        2000, "--steps", help="optimiser steps (2,000: val loss ~1.76, a few CPU minutes)"
+    ),
     out: Path = typer.Option(Path("out/tinygpt"), "--out", help="directory for ckpt.pt and summary.json"),
     tiny: bool = typer.Option(False, "--tiny", help="a very small model (seconds; for trying things out)"),
     bf16: bool = typer.Option(False, "--bf16", help="CPU bf16 autocast"),
     budget_kwh: float = typer.Option(None, "--budget-kwh", help="energy budget: warn at 80 %, stop at 100 %"),
-    budget_g: float = typer.Option(None, "--budget-g", help="carbon budget in grams CO2e (world-average grid)"),
+    budget_g: float = typer.Option(
+        None, "--budget-g", help="carbon budget in grams CO2e (world-average grid)"
+    ),
     warn_only: bool = typer.Option(False, "--warn-only", help="at the budget only warn, do not stop"),
-    early_stop: float = typer.Option(None, "--early-stop",
-                                     help="stop when the val gain per kWh falls below this fraction of its best"),
+    early_stop: float = typer.Option(
+        None, "--early-stop", help="stop when the val gain per kWh falls below this fraction of its best"
+    ),
     seed: int = typer.Option(1337, "--seed"),
 ) -> None:
-    """Train the tiny character-level GPT on Tiny Shakespeare, metered, with optional budget / early stopping."""
+    """Train the tiny character-level GPT on Tiny Shakespeare, metered; optional budget / early stopping."""
     from wattwise.train import _meter_shim
     from wattwise.train.monitor import TrainingMonitor
     from wattwise.train.tinygpt import TinyGPTConfig, TrainSettings, save_checkpoint, train_tinygpt
@@ -41,8 +46,9 @@ def train_tinygpt_cmd(
     for n, v in (("budget-kwh", budget_kwh), ("budget-g", budget_g), ("early-stop", early_stop)):
         if v is not None:
             _positive(n, v)
-    settings = TrainSettings(seed=seed, bf16=bf16, **({"batch_size": 8, "eval_every": 50, "eval_batches": 4}
-                                                      if tiny else {}))
+    settings = TrainSettings(
+        seed=seed, bf16=bf16, **({"batch_size": 8, "eval_every": 50, "eval_batches": 4} if tiny else {})
+    )
     config = TinyGPTConfig.tiny() if tiny else None
     ctx = _meter_shim.open_run("tinygpt")
     run = _meter_shim.enter(ctx)
@@ -50,19 +56,36 @@ def train_tinygpt_cmd(
 
     def save_on_limit(event: object) -> None:
         if "model" in holder:
-            save_checkpoint(holder["model"], holder["tok"], out / "budget-ckpt.pt", extra={"reason": "budget"})
+            save_checkpoint(
+                holder["model"], holder["tok"], out / "budget-ckpt.pt", extra={"reason": "budget"}
+            )
 
     es = {"min_rate_fraction": early_stop, "window": 3, "min_evals": 4} if early_stop else None
-    mon = TrainingMonitor("tinygpt", run=run, total_steps=steps, budget_kwh=budget_kwh, budget_g=budget_g,
-                          budget_action="warn" if warn_only else "stop", on_limit=save_on_limit,
-                          early_stopping=es).start()
+    mon = TrainingMonitor(
+        "tinygpt",
+        run=run,
+        total_steps=steps,
+        budget_kwh=budget_kwh,
+        budget_g=budget_g,
+        budget_action="warn" if warn_only else "stop",
+        on_limit=save_on_limit,
+        early_stopping=es,
+    ).start()
 
     def on_eval(step: int, val: float) -> bool:
         fc = mon.forecast
-        extra = (f"  forecast {fc.energy_kwh * 1000:.3g} Wh [{fc.energy_low_j / 3600:.3g}–"
-                 f"{fc.energy_high_j / 3600:.3g}], {fc.seconds:.0f} s") if fc else ""
-        console.print(f"step {step:>5}  val loss {val:.4f}  energy {mon.energy_j() / 3600:.3g} Wh{extra}",
-                      highlight=False)
+        extra = (
+            (
+                f"  forecast {fc.energy_kwh * 1000:.3g} Wh [{fc.energy_low_j / 3600:.3g}–"
+                f"{fc.energy_high_j / 3600:.3g}], {fc.seconds:.0f} s"
+            )
+            if fc
+            else ""
+        )
+        console.print(
+            f"step {step:>5}  val loss {val:.4f}  energy {mon.energy_j() / 3600:.3g} Wh{extra}",
+            highlight=False,
+        )
         return mon.evaluate(val, step)
 
     on_eval.name = "early stopping"  # type: ignore[attr-defined]
@@ -81,16 +104,20 @@ def train_tinygpt_cmd(
     cfg.vocab_size = data.tokenizer.vocab_size
     model = TinyGPT(cfg)
     holder.update(model=model, tok=data.tokenizer)
-    res = train_tinygpt(steps, settings=settings, data=data, init_from=model, out_dir=out,
-                        on_step=on_step, on_eval=on_eval)
+    res = train_tinygpt(
+        steps, settings=settings, data=data, init_from=model, out_dir=out, on_step=on_step, on_eval=on_eval
+    )
     ctx.__exit__(None, None, None)
     mon.close()
     summary = {**res.to_dict(), "energy": mon.summary()}
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
-    console.print(f"done: {res.steps_done} steps, val loss {res.final_val_loss:.4f}, "
-                  f"{mon.energy_j() / 3600:.3g} Wh, {res.seconds:.0f} s"
-                  + (f" — {res.stop_reason}" if res.stop_reason else ""), highlight=False)
+    console.print(
+        f"done: {res.steps_done} steps, val loss {res.final_val_loss:.4f}, "
+        f"{mon.energy_j() / 3600:.3g} Wh, {res.seconds:.0f} s"
+        + (f" — {res.stop_reason}" if res.stop_reason else ""),
+        highlight=False,
+    )
     console.print(f"checkpoint: {res.checkpoint}", highlight=False)
 
 
@@ -117,8 +144,11 @@ def compare_training_cmd(
     _positive("target", target)
     if steps < 1 or pretrain_steps < 1:
         raise WattwiseError("--steps and --pretrain-steps must be at least 1")
-    cs = CompareSettings.quick() if quick else CompareSettings(target_loss=target, planned_steps=steps,
-                                                               pretrain_steps=pretrain_steps)
+    cs = (
+        CompareSettings.quick()
+        if quick
+        else CompareSettings(target_loss=target, planned_steps=steps, pretrain_steps=pretrain_steps)
+    )
     cs = replace(cs, variants=chosen)
     result = compare_training(cs, progress=lambda m: console.print(f"[dim]{m}[/]"))
     _print_result(result)
@@ -137,14 +167,18 @@ def _print_result(result: dict) -> None:
     console.print(t)
     es = result.get("early_stopping")
     if es:
-        console.print(f"early stopping: saved {es['saved_fraction']:.1%} of the fixed run's energy, final val loss "
-                      f"{es['val_loss_worse_fraction']:+.2%} vs fixed (stopped at step {es['stop_step']})",
-                      highlight=False)
+        console.print(
+            f"early stopping: saved {es['saved_fraction']:.1%} of the fixed run's energy, final val loss "
+            f"{es['val_loss_worse_fraction']:+.2%} vs fixed (stopped at step {es['stop_step']})",
+            highlight=False,
+        )
     fc = result.get("forecast")
     if fc and fc.get("at_step") is not None:
-        console.print(f"forecast at step {fc['at_step']}/{fc['of_steps']}: {fc['forecast_kwh'] * 1000:.3g} Wh "
-                      f"vs measured {fc['final_measured_kwh'] * 1000:.3g} Wh ({fc['error_fraction']:+.1%})",
-                      highlight=False)
+        console.print(
+            f"forecast at step {fc['at_step']}/{fc['of_steps']}: {fc['forecast_kwh'] * 1000:.3g} Wh "
+            f"vs measured {fc['final_measured_kwh'] * 1000:.3g} Wh ({fc['error_fraction']:+.1%})",
+            highlight=False,
+        )
 
 
 def register(app: typer.Typer) -> None:

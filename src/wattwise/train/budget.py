@@ -59,7 +59,9 @@ class EnergyBudget:
 
     def __post_init__(self) -> None:
         if self.limit_kwh is None and self.limit_g is None:
-            raise WattwiseError("a budget needs limit_kwh or limit_g", "e.g. EnergyBudget(meter, limit_kwh=0.5)")
+            raise WattwiseError(
+                "a budget needs limit_kwh or limit_g", "e.g. EnergyBudget(meter, limit_kwh=0.5)"
+            )
         for label, v in (("limit_kwh", self.limit_kwh), ("limit_g", self.limit_g)):
             if v is not None and not v > 0:
                 raise WattwiseError(f"{label} must be positive, got {v}")
@@ -102,8 +104,10 @@ class EnergyBudget:
         if frac >= 1.0 and not self._hit:
             self._hit = True
             self._warned = True
-            msg = (f"{self.name} reached: {used / J_PER_KWH:.3g} kWh used of {self.limit_j / J_PER_KWH:.3g} kWh"
-                   f"{' — stopping' if self.action == 'stop' else ' (warn only, continuing)'}")
+            msg = (
+                f"{self.name} reached: {used / J_PER_KWH:.3g} kWh used of {self.limit_j / J_PER_KWH:.3g} kWh"
+                f"{' — stopping' if self.action == 'stop' else ' (warn only, continuing)'}"
+            )
             ev = BudgetEvent("limit", step, used, frac, msg)
             self.events.append(ev)
             warnings.warn(msg, BudgetWarning, stacklevel=2)
@@ -112,7 +116,9 @@ class EnergyBudget:
                 self.on_limit(ev)
         elif frac >= self.warn_at and not self._warned:
             self._warned = True
-            msg = f"{self.name}: {frac:.0%} used ({used / J_PER_KWH:.3g} of {self.limit_j / J_PER_KWH:.3g} kWh)"
+            msg = (
+                f"{self.name}: {frac:.0%} used ({used / J_PER_KWH:.3g} of {self.limit_j / J_PER_KWH:.3g} kWh)"
+            )
             ev = BudgetEvent("warn", step, used, frac, msg)
             self.events.append(ev)
             warnings.warn(msg, BudgetWarning, stacklevel=2)

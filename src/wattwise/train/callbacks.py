@@ -24,8 +24,13 @@ except ImportError:  # pragma: no cover - exercised only without the extra
 TRAINING_TYPES = ("pre-training", "fine-tuning")
 
 
-def co2_eq_emissions(monitor: TrainingMonitor, *, training_type: str = "fine-tuning",
-                     geographical_location: str | None = None, hardware_used: str | None = None) -> dict:
+def co2_eq_emissions(
+    monitor: TrainingMonitor,
+    *,
+    training_type: str = "fine-tuning",
+    geographical_location: str | None = None,
+    hardware_used: str | None = None,
+) -> dict:
     """The Hugging Face model-card ``co2_eq_emissions`` entry (``emissions`` in grams CO2e) of a run."""
     if training_type not in TRAINING_TYPES:
         from wattwise.errors import unknown
@@ -36,7 +41,9 @@ def co2_eq_emissions(monitor: TrainingMonitor, *, training_type: str = "fine-tun
         grams = float(fp.operational_kg) * 1000.0
         intensity = getattr(fp, "intensity", None)
         location = geographical_location or getattr(intensity, "location", None)
-        method = ", ".join(sorted({getattr(d.method, "value", str(d.method)) for d in getattr(fp, "energy", [])}))
+        method = ", ".join(
+            sorted({getattr(d.method, "value", str(d.method)) for d in getattr(fp, "energy", [])})
+        )
     else:
         grams = monitor.co2_g()
         location = geographical_location or monitor.intensity.location
@@ -79,10 +86,19 @@ class WattwiseCallback(_HFBase):  # type: ignore[misc,valid-type]
     ``<output_dir>/co2_eq_emissions.json`` unless ``write_card=False``.
     """
 
-    def __init__(self, name: str = "hf-trainer", *, monitor: TrainingMonitor | None = None,
-                 training_type: str = "fine-tuning", geographical_location: str | None = None,
-                 hardware_used: str | None = None, metric: str = "eval_loss",
-                 tokens_per_step: int | None = None, write_card: bool = True, **monitor_kwargs: Any) -> None:
+    def __init__(
+        self,
+        name: str = "hf-trainer",
+        *,
+        monitor: TrainingMonitor | None = None,
+        training_type: str = "fine-tuning",
+        geographical_location: str | None = None,
+        hardware_used: str | None = None,
+        metric: str = "eval_loss",
+        tokens_per_step: int | None = None,
+        write_card: bool = True,
+        **monitor_kwargs: Any,
+    ) -> None:
         if _HFBase is object:  # pragma: no cover
             raise WattwiseError("transformers is not installed", "pip install 'wattwise[ml]'")
         if training_type not in TRAINING_TYPES:
@@ -113,8 +129,13 @@ class WattwiseCallback(_HFBase):  # type: ignore[misc,valid-type]
         before = self.monitor.epoch_energy_j[-1] if self.monitor.epoch_energy_j else 0.0
         self.monitor.epoch_end()
         e = self.monitor.epoch_energy_j[-1] - before
-        self.epochs.append({"epoch": float(state.epoch or len(self.epochs) + 1), "energy_kwh": e / J_PER_KWH,
-                            "co2_g": self.monitor.co2_g(e)})
+        self.epochs.append(
+            {
+                "epoch": float(state.epoch or len(self.epochs) + 1),
+                "energy_kwh": e / J_PER_KWH,
+                "co2_g": self.monitor.co2_g(e),
+            }
+        )
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):  # type: ignore[no-untyped-def]
         value = (metrics or {}).get(self.metric)
@@ -134,20 +155,30 @@ class WattwiseCallback(_HFBase):  # type: ignore[misc,valid-type]
     def on_train_end(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
         self.monitor.close()
         self.co2_eq_emissions = co2_eq_emissions(
-            self.monitor, training_type=self.training_type,
-            geographical_location=self.geographical_location, hardware_used=self.hardware_used,
+            self.monitor,
+            training_type=self.training_type,
+            geographical_location=self.geographical_location,
+            hardware_used=self.hardware_used,
         )
         out = getattr(args, "output_dir", None)
         if self.write_card and out and getattr(state, "is_world_process_zero", True):
             p = Path(out)
             p.mkdir(parents=True, exist_ok=True)
-            summary = {"co2_eq_emissions": self.co2_eq_emissions, "summary": self.monitor.summary(),
-                       "epochs": self.epochs}
+            summary = {
+                "co2_eq_emissions": self.co2_eq_emissions,
+                "summary": self.monitor.summary(),
+                "epochs": self.epochs,
+            }
             (p / "co2_eq_emissions.json").write_text(json.dumps(summary, indent=2, default=str))
 
 
-def lightning_callback(name: str = "lightning", *, metric: str = "val_loss",
-                       checkpoint_path: str | None = None, **monitor_kwargs: Any) -> Any:
+def lightning_callback(
+    name: str = "lightning",
+    *,
+    metric: str = "val_loss",
+    checkpoint_path: str | None = None,
+    **monitor_kwargs: Any,
+) -> Any:
     """A PyTorch Lightning ``Callback`` doing the same as :class:`WattwiseCallback` (Lightning is optional).
 
     Budget stop saves ``checkpoint_path`` (default ``<default_root_dir>/wattwise-budget.ckpt``) first.
@@ -159,8 +190,10 @@ def lightning_callback(name: str = "lightning", *, metric: str = "val_loss",
         try:
             import pytorch_lightning as pl  # type: ignore[no-redef]
         except ImportError:
-            raise WattwiseError("PyTorch Lightning is not installed",
-                                "pip install lightning (the Lightning callback is optional)") from None
+            raise WattwiseError(
+                "PyTorch Lightning is not installed",
+                "pip install lightning (the Lightning callback is optional)",
+            ) from None
 
     monitor = TrainingMonitor(name, **monitor_kwargs)
 

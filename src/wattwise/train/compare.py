@@ -1,4 +1,4 @@
-"""Energy to reach one target validation loss with the tiny GPT, four ways, plus early stopping and forecast checks.
+"""Energy to reach one target validation loss with the tiny GPT, four ways; early stopping and forecast checks.
 
 Variants (same seed, same data, each metered):
 
@@ -51,20 +51,40 @@ class CompareSettings:
 
     @classmethod
     def quick(cls) -> CompareSettings:
-        return cls(target_loss=2.75, planned_steps=120, pretrain_steps=40, eval_every=20,
-                   config=TinyGPTConfig.tiny(), batch_size=8, eval_batches=2)
+        return cls(
+            target_loss=2.75,
+            planned_steps=120,
+            pretrain_steps=40,
+            eval_every=20,
+            config=TinyGPTConfig.tiny(),
+            batch_size=8,
+            eval_batches=2,
+        )
 
 
 def _settings(cs: CompareSettings, **kw: Any) -> TrainSettings:
-    base = TrainSettings(batch_size=cs.batch_size, eval_every=cs.eval_every, eval_batches=cs.eval_batches,
-                         seed=cs.seed, schedule=cs.schedule, warmup=min(50, max(cs.planned_steps // 20, 1)))
+    base = TrainSettings(
+        batch_size=cs.batch_size,
+        eval_every=cs.eval_every,
+        eval_batches=cs.eval_batches,
+        seed=cs.seed,
+        schedule=cs.schedule,
+        warmup=min(50, max(cs.planned_steps // 20, 1)),
+    )
     return replace(base, **kw)
 
 
-def metered_training(name: str, steps: int, settings: TrainSettings, *, config: TinyGPTConfig | None = None,
-                     init_from: Any = None, target_loss: float | None = None,
-                     early_stopping: EnergyAwareEarlyStopping | dict | None = None,
-                     out_dir: str | Path | None = None) -> dict:
+def metered_training(
+    name: str,
+    steps: int,
+    settings: TrainSettings,
+    *,
+    config: TinyGPTConfig | None = None,
+    init_from: Any = None,
+    target_loss: float | None = None,
+    early_stopping: EnergyAwareEarlyStopping | dict | None = None,
+    out_dir: str | Path | None = None,
+) -> dict:
     """Train the tiny GPT inside a metered run; energy, time and the validation curve with energy per eval."""
     ctx = _meter_shim.open_run(name)
     run = _meter_shim.enter(ctx)
@@ -76,13 +96,27 @@ def metered_training(name: str, steps: int, settings: TrainSettings, *, config: 
         return mon.step(tokens=tokens)
 
     def on_eval(step: int, val: float) -> bool:
-        curve.append({"step": step, "val_loss": val, "energy_kwh": mon.energy_j() / J_PER_KWH,
-                      "seconds": mon.seconds()})
+        curve.append(
+            {
+                "step": step,
+                "val_loss": val,
+                "energy_kwh": mon.energy_j() / J_PER_KWH,
+                "seconds": mon.seconds(),
+            }
+        )
         return mon.evaluate(val, step=step)
 
     on_eval.name = "early stopping"  # type: ignore[attr-defined]
-    res = train_tinygpt(steps, config, settings, init_from=init_from, on_step=on_step, on_eval=on_eval,
-                        target_loss=target_loss, out_dir=out_dir)
+    res = train_tinygpt(
+        steps,
+        config,
+        settings,
+        init_from=init_from,
+        on_step=on_step,
+        on_eval=on_eval,
+        target_loss=target_loss,
+        out_dir=out_dir,
+    )
     energy = mon.energy_j()
     seconds = mon.seconds()
     ctx.__exit__(None, None, None)
@@ -113,7 +147,9 @@ def metered_training(name: str, steps: int, settings: TrainSettings, *, config: 
 def _energy_source(mon: TrainingMonitor) -> str:
     fp = mon.footprint
     if fp is not None and getattr(fp, "energy", None):
-        return "; ".join(f"{d.domain}: {getattr(d.method, 'value', d.method)} ({d.source})" for d in fp.energy)
+        return "; ".join(
+            f"{d.domain}: {getattr(d.method, 'value', d.method)} ({d.source})" for d in fp.energy
+        )
     return "unknown"
 
 
@@ -122,13 +158,18 @@ def _to_target(curve: list[dict], target: float | None) -> dict | None:
         return None
     for row in curve:
         if row["val_loss"] <= target:
-            return {"reached": True, "step": row["step"], "energy_kwh": row["energy_kwh"],
-                    "seconds": row["seconds"]}
+            return {
+                "reached": True,
+                "step": row["step"],
+                "energy_kwh": row["energy_kwh"],
+                "seconds": row["seconds"],
+            }
     return {"reached": False}
 
 
-def compare_training(cs: CompareSettings | None = None, *, progress: Any = None,
-                     workdir: str | Path | None = None) -> dict:
+def compare_training(
+    cs: CompareSettings | None = None, *, progress: Any = None, workdir: str | Path | None = None
+) -> dict:
     """Run the comparison and return a JSON-ready dict (see the module docstring)."""
     cs = cs or CompareSettings()
     say = progress or (lambda msg: None)
@@ -143,27 +184,45 @@ def compare_training(cs: CompareSettings | None = None, *, progress: Any = None,
         runs["fixed"] = metered_training("tinygpt-fixed", cs.planned_steps, _settings(cs), config=cs.config)
     if "early_stopping" in cs.variants:
         say("early_stopping: the same planned run with energy-aware early stopping")
-        policy = {"window": cs.es_window, "min_rate_fraction": cs.es_min_rate_fraction,
-                  "patience": cs.es_patience, "min_evals": cs.es_window + 1}
-        runs["early_stopping"] = metered_training("tinygpt-early-stopping", cs.planned_steps, _settings(cs),
-                                                  config=cs.config, early_stopping=policy)
+        policy = {
+            "window": cs.es_window,
+            "min_rate_fraction": cs.es_min_rate_fraction,
+            "patience": cs.es_patience,
+            "min_evals": cs.es_window + 1,
+        }
+        runs["early_stopping"] = metered_training(
+            "tinygpt-early-stopping", cs.planned_steps, _settings(cs), config=cs.config, early_stopping=policy
+        )
     if "bf16" in cs.variants:
         say("bf16: from scratch with bf16 autocast until the target")
-        runs["bf16"] = metered_training("tinygpt-bf16", cs.planned_steps, _settings(cs, bf16=True),
-                                        config=cs.config, target_loss=cs.target_loss)
+        runs["bf16"] = metered_training(
+            "tinygpt-bf16",
+            cs.planned_steps,
+            _settings(cs, bf16=True),
+            config=cs.config,
+            target_loss=cs.target_loss,
+        )
     if "finetune" in cs.variants:
         import tempfile
 
         say(f"pretrain: {cs.pretrain_steps} steps (seed {cs.seed + 1})")
         with tempfile.TemporaryDirectory() as tmp:
             pre_dir = (work / "pretrain") if work else Path(tmp)
-            pre = metered_training("tinygpt-pretrain", cs.pretrain_steps, _settings(cs, seed=cs.seed + 1),
-                                   config=cs.config, out_dir=pre_dir)
+            pre = metered_training(
+                "tinygpt-pretrain",
+                cs.pretrain_steps,
+                _settings(cs, seed=cs.seed + 1),
+                config=cs.config,
+                out_dir=pre_dir,
+            )
             runs["pretrain"] = pre
             say("finetune: from the pre-trained checkpoint until the target")
             runs["finetune"] = metered_training(
-                "tinygpt-finetune", cs.planned_steps, _settings(cs, lr=cs.finetune_lr, warmup=10),
-                init_from=pre["checkpoint"], target_loss=cs.target_loss,
+                "tinygpt-finetune",
+                cs.planned_steps,
+                _settings(cs, lr=cs.finetune_lr, warmup=10),
+                init_from=pre["checkpoint"],
+                target_loss=cs.target_loss,
             )
 
     for r in runs.values():
@@ -195,8 +254,12 @@ def _energy_to_target(runs: dict[str, dict]) -> dict[str, float | None]:
         t = (runs.get(name) or {}).get("target") or {}
         return t.get("energy_kwh") if t.get("reached") else None
 
-    out = {"scratch_fp32": e("fixed"), "bf16": e("bf16"), "finetune": e("finetune"),
-           "early_stopping": e("early_stopping")}
+    out = {
+        "scratch_fp32": e("fixed"),
+        "bf16": e("bf16"),
+        "finetune": e("finetune"),
+        "early_stopping": e("early_stopping"),
+    }
     if out["finetune"] is not None and "pretrain" in runs:
         out["finetune_plus_pretrain"] = out["finetune"] + runs["pretrain"]["energy_kwh"]
     return out
@@ -239,5 +302,5 @@ def _forecast_summary(fixed: dict, fraction: float) -> dict:
         "error_fraction": err,
         "within_10pct": abs(err) <= 0.10,
         "final_inside_interval": lo <= final <= hi,
-        "note": "the forecast covers the planned steps; the final measurement also includes the last evaluation",
+        "note": "the forecast covers the planned steps; the final measurement also has the last evaluation",
     }

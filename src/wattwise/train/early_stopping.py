@@ -82,12 +82,21 @@ class EnergyAwareEarlyStopping:
         if len(self.history) < max(self.min_evals, 1):
             return False
         if rate is not None and self.min_gain_per_kwh is not None and rate < self.min_gain_per_kwh:
-            return self._stop(step, f"validation gain {rate:.4g}/kWh over the last {self.window} evaluations "
-                                    f"is below {self.min_gain_per_kwh:.4g}/kWh")
-        if (rate is not None and self.min_rate_fraction is not None
-                and rate < self.min_rate_fraction * self._best_rate):
-            return self._stop(step, f"validation gain {rate:.4g}/kWh fell below {self.min_rate_fraction:.0%} "
-                                    f"of the best rate {self._best_rate:.4g}/kWh")
+            return self._stop(
+                step,
+                f"validation gain {rate:.4g}/kWh over the last {self.window} evaluations "
+                f"is below {self.min_gain_per_kwh:.4g}/kWh",
+            )
+        if (
+            rate is not None
+            and self.min_rate_fraction is not None
+            and rate < self.min_rate_fraction * self._best_rate
+        ):
+            return self._stop(
+                step,
+                f"validation gain {rate:.4g}/kWh fell below {self.min_rate_fraction:.0%} "
+                f"of the best rate {self._best_rate:.4g}/kWh",
+            )
         if self.patience is not None and self._since_best >= self.patience:
             return self._stop(step, f"no improvement in {self.patience} evaluations")
         return False
@@ -116,9 +125,12 @@ class EnergyAwareEarlyStopping:
             "evaluations": len(self.history),
             "used_kwh": self.used_j / J_PER_KWH,
             "best": (self.history[-1].best if self.mode == "min" else -self.history[-1].best)
-            if self.history else None,
+            if self.history
+            else None,
         }
         if planned:
             saved = max(planned - self.used_j, 0.0)
-            out.update(planned_kwh=planned / J_PER_KWH, saved_kwh=saved / J_PER_KWH, saved_fraction=saved / planned)
+            out.update(
+                planned_kwh=planned / J_PER_KWH, saved_kwh=saved / J_PER_KWH, saved_fraction=saved / planned
+            )
         return out

@@ -1,4 +1,4 @@
-"""Forecast a whole run's energy, duration and CO2 from its first steps (or epochs), with a prediction interval.
+"""Forecast a whole run's energy, duration and CO2 from its first steps (or epochs), with an interval.
 
 Feed cumulative observations ``observe(step, energy_j, seconds)`` (per step, per epoch, or irregularly).
 After a warm-up (excluded: start-up, caches, first evaluation), the mean energy per step is the ratio
@@ -114,11 +114,19 @@ class RunForecaster:
         g_per_j = self.intensity_g_per_kwh * self.pue / J_PER_KWH
         e_lo, e_hi = max(e_tot - e_half, last.energy_j), e_tot + e_half
         return Forecast(
-            at_step=last.step, total_steps=self.total_steps,
-            energy_j=e_tot, energy_low_j=e_lo, energy_high_j=e_hi,
-            seconds=t_tot, seconds_low=max(t_tot - t_half, last.seconds), seconds_high=t_tot + t_half,
-            co2_g=e_tot * g_per_j, co2_low_g=e_lo * g_per_j, co2_high_g=e_hi * g_per_j,
-            j_per_step=e_mean, s_per_step=t_mean,
+            at_step=last.step,
+            total_steps=self.total_steps,
+            energy_j=e_tot,
+            energy_low_j=e_lo,
+            energy_high_j=e_hi,
+            seconds=t_tot,
+            seconds_low=max(t_tot - t_half, last.seconds),
+            seconds_high=t_tot + t_half,
+            co2_g=e_tot * g_per_j,
+            co2_low_g=e_lo * g_per_j,
+            co2_high_g=e_hi * g_per_j,
+            j_per_step=e_mean,
+            s_per_step=t_mean,
         )
 
     def first_at(self, fraction: float) -> Forecast | None:
@@ -153,6 +161,11 @@ def _rate_stats(obs: list[_Obs], attr: str, blocks: int = 10) -> tuple[float, fl
     if len(rates) < 2:
         return mean, sd, sd / math.sqrt(max(n_steps, 1))
     w = sum(weights)
-    var_b = sum(wi * (r - mean) ** 2 for r, wi in zip(rates, weights, strict=False)) / w * len(rates) / (len(rates) - 1)
+    var_b = (
+        sum(wi * (r - mean) ** 2 for r, wi in zip(rates, weights, strict=False))
+        / w
+        * len(rates)
+        / (len(rates) - 1)
+    )
     se = math.sqrt(var_b / len(rates))
     return mean, sd, max(se, sd / math.sqrt(n_steps))

@@ -1,9 +1,10 @@
-"""The plain-loop API: one object that meters a training loop and applies the budget, early stopping and forecast.
+"""The plain-loop API: one object that meters a training loop and applies budget, early stopping, forecast.
 
 ::
 
     from wattwise.train import TrainingMonitor
-    with TrainingMonitor("my-run", total_steps=10_000, budget_kwh=0.5, early_stopping={"min_rate_fraction": 0.1}) as mon:
+    es = {"min_rate_fraction": 0.1}
+    with TrainingMonitor("my-run", total_steps=10_000, budget_kwh=0.5, early_stopping=es) as mon:
         for batch in loader:
             loss = train_step(batch)
             if mon.step(tokens=batch.numel()):     # counts the step in the run; True: stop (budget)
@@ -12,8 +13,8 @@
                 break
     print(mon.summary())
 
-It opens a ``wattwise.track`` run (or uses ``run=`` / ``energy_j=`` given), so ``run.step(tokens=n)`` is what is
-called underneath. The HF Trainer and Lightning callbacks are thin adapters over this class.
+It opens a ``wattwise.track`` run (or uses the ``run=`` / ``energy_j=`` given), so ``run.step(tokens=n)``
+is what is called underneath. The HF Trainer and Lightning callbacks are thin adapters over this class.
 """
 
 from __future__ import annotations
@@ -56,8 +57,14 @@ class TrainingMonitor:
         self.run: Any = None
         self._ctx: Any = None
         self.total_steps = total_steps
-        self.intensity = intensity if isinstance(intensity, Intensity) else (
-            Intensity(float(intensity), "given by the user", "user") if intensity is not None else WORLD_AVERAGE
+        self.intensity = (
+            intensity
+            if isinstance(intensity, Intensity)
+            else (
+                Intensity(float(intensity), "given by the user", "user")
+                if intensity is not None
+                else WORLD_AVERAGE
+            )
         )
         self.pue = pue
         self.clock = clock
@@ -66,8 +73,9 @@ class TrainingMonitor:
         self.should_stop = False
         self.stop_reason: str | None = None
         self.epoch_energy_j: list[float] = []
-        self._budget_args = dict(limit_kwh=budget_kwh, limit_g=budget_g, action=budget_action, warn_at=warn_at,
-                                 on_limit=on_limit)
+        self._budget_args = dict(
+            limit_kwh=budget_kwh, limit_g=budget_g, action=budget_action, warn_at=warn_at, on_limit=on_limit
+        )
         self.budget: EnergyBudget | None = None
         self._es_arg = early_stopping
         self.early_stopping: EnergyAwareEarlyStopping | None = None
@@ -94,7 +102,9 @@ class TrainingMonitor:
         self._t0 = self.clock()
         g = self.intensity.g_per_kwh
         if self._budget_args["limit_kwh"] is not None or self._budget_args["limit_g"] is not None:
-            self.budget = EnergyBudget(self.energy_j, intensity_g_per_kwh=g, pue=self.pue, **self._budget_args)
+            self.budget = EnergyBudget(
+                self.energy_j, intensity_g_per_kwh=g, pue=self.pue, **self._budget_args
+            )
         if isinstance(self._es_arg, EnergyAwareEarlyStopping):
             self.early_stopping = self._es_arg
         elif isinstance(self._es_arg, dict):
@@ -102,8 +112,9 @@ class TrainingMonitor:
         if self.early_stopping is not None and self.early_stopping.planned_j is None:
             self.early_stopping.planned_j = self.planned_energy_j
         if self.total_steps:
-            self.forecaster = RunForecaster(self.total_steps, warmup_steps=self._forecast_warmup,
-                                            intensity_g_per_kwh=g, pue=self.pue)
+            self.forecaster = RunForecaster(
+                self.total_steps, warmup_steps=self._forecast_warmup, intensity_g_per_kwh=g, pue=self.pue
+            )
             self.forecaster.observe(0, 0.0, 0.0)
         self._started = True
         return self
@@ -193,9 +204,13 @@ class TrainingMonitor:
         }
         fc = self.forecast
         if fc is not None:
-            out.update(forecast_energy_kwh=fc.energy_kwh, forecast_energy_kwh_low=fc.energy_low_j / J_PER_KWH,
-                       forecast_energy_kwh_high=fc.energy_high_j / J_PER_KWH, forecast_co2_g=fc.co2_g,
-                       forecast_seconds=fc.seconds)
+            out.update(
+                forecast_energy_kwh=fc.energy_kwh,
+                forecast_energy_kwh_low=fc.energy_low_j / J_PER_KWH,
+                forecast_energy_kwh_high=fc.energy_high_j / J_PER_KWH,
+                forecast_co2_g=fc.co2_g,
+                forecast_seconds=fc.seconds,
+            )
         if self.budget is not None:
             out["budget_used_fraction"] = self.budget.fraction()
         return out
@@ -218,8 +233,11 @@ class TrainingMonitor:
         if self.forecast is not None:
             out["forecast"] = self.forecast.to_dict()
         if self.budget is not None:
-            out["budget"] = {"limit_kwh": self.budget.limit_j / J_PER_KWH, "used_fraction": self.budget.fraction(),
-                             "events": [ev.__dict__ for ev in self.budget.events]}
+            out["budget"] = {
+                "limit_kwh": self.budget.limit_j / J_PER_KWH,
+                "used_fraction": self.budget.fraction(),
+                "events": [ev.__dict__ for ev in self.budget.events],
+            }
         if self.early_stopping is not None:
             out["early_stopping"] = self.early_stopping.report()
         return out

@@ -196,8 +196,13 @@ class TinyGPT(nn.Module):
         return logits, loss
 
     @torch.no_grad()
-    def generate(self, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
-                 gen: torch.Generator | None = None) -> torch.Tensor:
+    def generate(
+        self,
+        idx: torch.Tensor,
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        gen: torch.Generator | None = None,
+    ) -> torch.Tensor:
         for _ in range(max_new_tokens):
             logits, _ = self(idx[:, -self.config.block_size :])
             probs = F.softmax(logits[:, -1, :] / max(temperature, 1e-6), dim=-1)
@@ -207,8 +212,16 @@ class TinyGPT(nn.Module):
 
 # ----------------------------------------------------------------------------------------- evaluation
 @torch.no_grad()
-def evaluate(model: nn.Module, data: torch.Tensor, *, batches: int = 16, batch_size: int = 32,
-             block_size: int | None = None, seed: int = 0, autocast_bf16: bool = False) -> float:
+def evaluate(
+    model: nn.Module,
+    data: torch.Tensor,
+    *,
+    batches: int = 16,
+    batch_size: int = 32,
+    block_size: int | None = None,
+    seed: int = 0,
+    autocast_bf16: bool = False,
+) -> float:
     """Mean cross-entropy on fixed random windows of ``data`` (same windows every call: low-noise curve)."""
     bs = block_size or model.config.block_size
     gen = torch.Generator().manual_seed(seed)
@@ -225,8 +238,14 @@ def evaluate(model: nn.Module, data: torch.Tensor, *, batches: int = 16, batch_s
 
 
 @torch.no_grad()
-def perplexity(model: nn.Module, ids: Sequence[int] | torch.Tensor, *, block_size: int | None = None,
-               max_windows: int | None = None, batch_size: int = 64) -> float:
+def perplexity(
+    model: nn.Module,
+    ids: Sequence[int] | torch.Tensor,
+    *,
+    block_size: int | None = None,
+    max_windows: int | None = None,
+    batch_size: int = 64,
+) -> float:
     """Perplexity over ``ids`` in non-overlapping windows of the block size: exp(mean cross-entropy).
 
     ``max_windows`` caps the work (the first windows of the text); None uses the whole text.
@@ -255,8 +274,8 @@ def perplexity(model: nn.Module, ids: Sequence[int] | torch.Tensor, *, block_siz
 # ------------------------------------------------------------------------------------------- training
 @dataclass
 class TrainSettings:
-    """Optimisation settings. After a linear warm-up, ``schedule="cosine"`` decays ``lr`` to ``lr/10`` over the
-    planned steps; ``"constant"`` keeps it (the run can then be stopped anywhere without losing the decay)."""
+    """Optimisation settings. After a linear warm-up, ``schedule="cosine"`` decays ``lr`` to ``lr/10``
+    over the planned steps; ``"constant"`` keeps it (the run can then be stopped anywhere without losing the decay)."""
 
     batch_size: int = 16
     lr: float = 2e-3
@@ -385,7 +404,8 @@ def train_tinygpt(
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW(
         [{"params": decay, "weight_decay": st.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=st.lr, betas=(0.9, 0.99),
+        lr=st.lr,
+        betas=(0.9, 0.99),
     )
 
     def lr_at(i: int) -> float:
@@ -404,8 +424,9 @@ def train_tinygpt(
     recent: list[float] = []
 
     def do_eval(step: int) -> bool:
-        val = evaluate(model, d.val, batches=st.eval_batches, batch_size=st.eval_batch_size,
-                       autocast_bf16=st.bf16)
+        val = evaluate(
+            model, d.val, batches=st.eval_batches, batch_size=st.eval_batch_size, autocast_bf16=st.bf16
+        )
         train_loss = sum(recent) / len(recent) if recent else float("nan")
         recent.clear()
         result.history.append(EvalPoint(step, val, train_loss, time.perf_counter() - t0))
@@ -449,7 +470,9 @@ def train_tinygpt(
     result.stopped_early = result.steps_done < steps
     if out is not None:
         result.checkpoint = save_checkpoint(
-            model, d.tokenizer, out / "ckpt.pt",
+            model,
+            d.tokenizer,
+            out / "ckpt.pt",
             extra={"step": result.steps_done, "val_loss": result.final_val_loss},
         )
     return result
@@ -460,15 +483,20 @@ def _name(hook: object) -> str:
 
 
 # ---------------------------------------------------------------------------------------- checkpoints
-def save_checkpoint(model: TinyGPT, tokenizer: CharTokenizer, path: str | os.PathLike[str],
-                    extra: dict | None = None) -> Path:
+def save_checkpoint(
+    model: TinyGPT, tokenizer: CharTokenizer, path: str | os.PathLike[str], extra: dict | None = None
+) -> Path:
     """Write model weights, config and vocabulary to ``path`` (atomically)."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_suffix(p.suffix + ".tmp")
     torch.save(
-        {"config": asdict(model.config), "chars": tokenizer.chars, "state_dict": model.state_dict(),
-         "extra": extra or {}},
+        {
+            "config": asdict(model.config),
+            "chars": tokenizer.chars,
+            "state_dict": model.state_dict(),
+            "extra": extra or {},
+        },
         tmp,
     )
     tmp.replace(p)
@@ -492,8 +520,9 @@ def checkpoint_info(path: str | os.PathLike[str]) -> dict:
     return dict(torch.load(Path(path), map_location="cpu", weights_only=True).get("extra", {}))
 
 
-def pretrained_tinygpt(steps: int = 2000, *, cache: str | os.PathLike[str] | None = None,
-                       retrain: bool = False) -> tuple[TinyGPT, CharTokenizer, Path]:
+def pretrained_tinygpt(
+    steps: int = 2000, *, cache: str | os.PathLike[str] | None = None, retrain: bool = False
+) -> tuple[TinyGPT, CharTokenizer, Path]:
     """A trained default TinyGPT, trained once (a few CPU minutes) and cached under the cache dir."""
     from wattwise.config import cache_dir
 
