@@ -1,4 +1,4 @@
-"""Energy to reach one target validation loss with the tiny GPT, four ways; early stopping and forecast checks.
+"""Energy to reach one target validation loss with the tiny GPT, four ways; early stopping, forecast.
 
 Variants (same seed, same data, each metered):
 

@@ -275,7 +275,8 @@ def perplexity(
 @dataclass
 class TrainSettings:
     """Optimisation settings. After a linear warm-up, ``schedule="cosine"`` decays ``lr`` to ``lr/10``
-    over the planned steps; ``"constant"`` keeps it (the run can then be stopped anywhere without losing the decay)."""
+    over the planned steps; ``"constant"`` keeps it (a run can then stop anywhere without losing the decay).
+    """
 
     batch_size: int = 16
     lr: float = 2e-3
