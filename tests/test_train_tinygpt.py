@@ -80,3 +80,11 @@ def test_model_shapes_and_errors(tmp_path) -> None:
     with pytest.raises(WattwiseError):
         train_tinygpt(0)
     assert CharTokenizer.from_text("ba").chars == "ab"
+
+
+def test_early_stop_with_cooldown() -> None:
+    st = TrainSettings(**{**FAST.__dict__, "schedule": "constant", "cooldown": 0.5})
+    res = train_tinygpt(200, TinyGPTConfig.tiny(), st, on_eval=lambda step, val: step >= 40)
+    # stopped at 40, then 20 cool-down steps with a decaying learning rate, then the final evaluation
+    assert res.steps_done == 60 and "cool-down" in (res.stop_reason or "")
+    assert [h.step for h in res.history] == [20, 40, 60]

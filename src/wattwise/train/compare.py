@@ -4,8 +4,10 @@ Variants (same seed, same data, each metered):
 
 - ``fixed``: from scratch, the planned fixed-length run (``planned_steps``). Its energy at the first
   evaluation at or below the target is the *from-scratch* energy to target (fp32).
-- ``early_stopping``: the same planned run with :class:`EnergyAwareEarlyStopping`; compared with ``fixed``
-  for energy saved and final validation loss.
+- ``early_stopping``: the same planned budget with :class:`EnergyAwareEarlyStopping`; compared with ``fixed``
+  for energy saved and final validation loss. A cosine schedule cannot be cut short without losing its
+  decay, so this run keeps the learning rate constant and, once the policy says stop, cools down for
+  ``es_cooldown`` x the steps done (warmup-stable-decay). The baseline stays the planned cosine run.
 - ``bf16``: from scratch with CPU bf16 autocast, stopping at the target.
 - ``finetune``: from a pre-trained checkpoint (``pretrain_steps`` of training with another seed; its energy is
   reported separately), fine-tuned at a lower learning rate until the target.
@@ -37,10 +39,12 @@ class CompareSettings:
     planned_steps: int = 3000
     pretrain_steps: int = 600
     finetune_lr: float = 1e-3
-    schedule: str = "constant"
+    schedule: str = "cosine"
     eval_every: int = 100
+    es_schedule: str = "constant"
+    es_cooldown: float = 0.2
     es_window: int = 3
-    es_min_rate_fraction: float = 0.05
+    es_min_rate_fraction: float = 0.1
     es_patience: int = 5
     forecast_fraction: float = 0.1
     seed: int = 1337
@@ -52,7 +56,7 @@ class CompareSettings:
     @classmethod
     def quick(cls) -> CompareSettings:
         return cls(
-            target_loss=2.75,
+            target_loss=2.85,
             planned_steps=120,
             pretrain_steps=40,
             eval_every=20,
@@ -191,7 +195,11 @@ def compare_training(
             "min_evals": cs.es_window + 1,
         }
         runs["early_stopping"] = metered_training(
-            "tinygpt-early-stopping", cs.planned_steps, _settings(cs), config=cs.config, early_stopping=policy
+            "tinygpt-early-stopping",
+            cs.planned_steps,
+            _settings(cs, schedule=cs.es_schedule, cooldown=cs.es_cooldown),
+            config=cs.config,
+            early_stopping=policy,
         )
     if "bf16" in cs.variants:
         say("bf16: from scratch with bf16 autocast until the target")

@@ -289,6 +289,9 @@ class TrainSettings:
     seed: int = 1337
     bf16: bool = False  # CPU autocast to bfloat16
     schedule: str = "cosine"  # cosine | constant
+    # when an eval hook (early stopping) stops the run: continue for this fraction of the steps done with the
+    # learning rate decaying linearly to lr/10 (a "cool-down", as in warmup-stable-decay schedules), then stop
+    cooldown: float = 0.0
     threads: int | None = None  # torch.set_num_threads; None: 1 (see set_threads)
 
 
@@ -409,7 +412,12 @@ def train_tinygpt(
         betas=(0.9, 0.99),
     )
 
+    cooldown: dict[str, float] = {}  # start, end, lr0 once an eval hook asked to stop (with st.cooldown)
+
     def lr_at(i: int) -> float:
+        if cooldown:
+            frac = (i - cooldown["start"]) / max(1.0, cooldown["end"] - cooldown["start"])
+            return cooldown["lr0"] + (st.lr / 10 - cooldown["lr0"]) * min(frac, 1.0)
         if i < st.warmup:
             return st.lr * (i + 1) / st.warmup
         if st.schedule == "constant":
@@ -425,22 +433,29 @@ def train_tinygpt(
     recent: list[float] = []
 
     def do_eval(step: int) -> bool:
-        val = evaluate(
-            model, d.val, batches=st.eval_batches, batch_size=st.eval_batch_size, autocast_bf16=st.bf16
-        )
+        # always evaluated in fp32, so runs with and without bf16 autocast are judged alike
+        val = evaluate(model, d.val, batches=st.eval_batches, batch_size=st.eval_batch_size)
         train_loss = sum(recent) / len(recent) if recent else float("nan")
         recent.clear()
         result.history.append(EvalPoint(step, val, train_loss, time.perf_counter() - t0))
         if out is not None and checkpoint_every_eval:
             save_checkpoint(model, d.tokenizer, out / "ckpt.pt", extra={"step": step, "val_loss": val})
-        if target_loss is not None and val <= target_loss:
-            result.stop_reason = f"reached target val loss {target_loss}"
-            return True
+        if cooldown:  # the stop decision is taken; only the final evaluation of the cool-down remains
+            return step >= cooldown["end"]
+        stop = False
         for hook in eval_hooks:
-            if hook(step, val):
+            if hook(step, val) and not stop:
                 result.stop_reason = result.stop_reason or f"stopped by {_name(hook)} at step {step}"
-                return True
-        return False
+                stop = True
+        if stop and st.cooldown > 0 and step < steps:
+            n = max(1, round(st.cooldown * step))
+            cooldown.update(start=step, end=min(step + n, steps), lr0=opt.param_groups[0]["lr"])
+            result.stop_reason = f"{result.stop_reason}; then {int(cooldown['end']) - step} cool-down steps"
+            return False
+        if not stop and target_loss is not None and val <= target_loss:
+            result.stop_reason = f"reached target val loss {target_loss}"
+            stop = True
+        return stop
 
     model.train()
     stop = False
@@ -464,7 +479,8 @@ def train_tinygpt(
             if hook(step, lv, tokens_per_step):
                 result.stop_reason = f"stopped by {_name(hook)} at step {step}"
                 stop = True
-        if (stop or step % st.eval_every == 0 or step == steps) and (do_eval(step) or stop):
+        due = step % st.eval_every == 0 and not cooldown
+        if (stop or due or step == steps or step == cooldown.get("end")) and (do_eval(step) or stop):
             stop = True
             break
     result.seconds = time.perf_counter() - t0
