@@ -50,3 +50,22 @@ def test_bad_input_is_one_line_error(argv, message, capsys) -> None:
     rc = main(argv)
     err = capsys.readouterr().err
     assert rc != 0 and message in err and "Traceback" not in err
+
+
+def test_compare_early_stopping_runs_its_cooldown() -> None:
+    from dataclasses import replace
+
+    from wattwise.train.compare import CompareSettings, compare_training
+
+    cs = replace(
+        CompareSettings.quick(),
+        variants=("early_stopping",),
+        es_min_rate_fraction=0.9,
+        es_window=1,
+        es_cooldown=0.5,
+    )
+    res = compare_training(cs)
+    es = res["runs"]["early_stopping"]
+    assert "cool-down" in es["stop_reason"]
+    stop = int(es["stop_reason"].split("at step ")[1].split(";")[0])
+    assert es["steps_done"] == stop + round(0.5 * stop)

@@ -225,3 +225,12 @@ def test_monitor_stops_on_budget_and_early_stopping() -> None:
         m2.j += 5
         stop = mon2.evaluate(v, step=i)
     assert stop and mon2.summary()["early_stopping"]["stopped"]
+
+
+def test_monitor_step_answers_only_for_the_budget() -> None:
+    m = FakeMeter()
+    mon = TrainingMonitor("x", energy_j=m, total_steps=20, early_stopping={"patience": 1}).start()
+    m.j += 1
+    mon.evaluate(2.0)
+    assert mon.evaluate(2.5) is True and mon.should_stop
+    assert mon.step() is False  # early stopping must not cut a cool-down short through step()

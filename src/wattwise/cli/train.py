@@ -100,9 +100,9 @@ def train_tinygpt_cmd(
 
     data = shakespeare()
     torch.manual_seed(seed)
-    cfg = config or TinyGPTConfig()
-    cfg.vocab_size = data.tokenizer.vocab_size
-    model = TinyGPT(cfg)
+    from dataclasses import replace
+
+    model = TinyGPT(replace(config or TinyGPTConfig(), vocab_size=data.tokenizer.vocab_size))
     holder.update(model=model, tok=data.tokenizer)
     res = train_tinygpt(
         steps, settings=settings, data=data, init_from=model, out_dir=out, on_step=on_step, on_eval=on_eval

@@ -165,7 +165,11 @@ class TrainingMonitor:
 
     # ------------------------------------------------------------------ loop calls
     def step(self, tokens: int | None = None, **counters: float) -> bool:
-        """Count one optimiser step; True means the loop should stop (budget)."""
+        """Count one optimiser step; True means the budget says stop now.
+
+        Only the budget answers here: an early-stopping decision is returned by :meth:`evaluate` (and kept in
+        :attr:`should_stop`), so a loop may still finish a cool-down after it.
+        """
         if not self._started:
             self.start()
         self.steps += 1
@@ -178,13 +182,15 @@ class TrainingMonitor:
             self.forecaster.observe(self.steps, self.energy_j(), self.seconds())
         if self.budget is not None and self.budget.check(self.steps):
             self._stop(self.budget.events[-1].message)
-        return self.should_stop
+            return True
+        return False
 
     def evaluate(self, value: float, step: int | None = None) -> bool:
         """Report one validation figure; True means stop (early stopping)."""
         if self.early_stopping is not None and self.early_stopping.update(step or self.steps, float(value)):
             self._stop(self.early_stopping.reason or "early stopping")
-        return self.should_stop
+            return True
+        return False
 
     def epoch_end(self) -> None:
         self.epoch_energy_j.append(self.energy_j())

@@ -18,7 +18,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -397,9 +397,7 @@ def train_tinygpt(
         if tok.chars != d.tokenizer.chars:
             raise WattwiseError("the checkpoint's vocabulary differs from the data's", "use the same corpus")
     else:
-        cfg = config or TinyGPTConfig()
-        cfg.vocab_size = d.tokenizer.vocab_size
-        model = TinyGPT(cfg)
+        model = TinyGPT(replace(config or TinyGPTConfig(), vocab_size=d.tokenizer.vocab_size))
     cfg = model.config
     step_hooks = [on_step] if callable(on_step) else list(on_step)
     eval_hooks = [on_eval] if callable(on_eval) else list(on_eval)
