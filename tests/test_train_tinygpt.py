@@ -88,3 +88,13 @@ def test_early_stop_with_cooldown() -> None:
     # stopped at 40, then 20 cool-down steps with a decaying learning rate, then the final evaluation
     assert res.steps_done == 60 and "cool-down" in (res.stop_reason or "")
     assert [h.step for h in res.history] == [20, 40, 60]
+
+
+def test_pretrained_is_trained_once_then_cached(tmp_path) -> None:
+    from wattwise.train.tinygpt import pretrained_tinygpt
+
+    model, tok, path = pretrained_tinygpt(steps=3, cache=tmp_path)
+    mtime = path.stat().st_mtime_ns
+    model2, _, path2 = pretrained_tinygpt(steps=3, cache=tmp_path)
+    assert path2 == path and path.stat().st_mtime_ns == mtime
+    assert tok.vocab_size == 65 and model2.num_params() == model.num_params()
