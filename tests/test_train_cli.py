@@ -16,7 +16,7 @@ def _home(tmp_path, monkeypatch) -> None:
 
 def test_train_tinygpt_tiny(tmp_path, capsys) -> None:
     out = tmp_path / "tg"
-    rc = main(["train-tinygpt", "--tiny", "--steps", "40", "--out", str(out)])
+    rc = main(["train-tinygpt", "--tiny", "--steps", "40", "--out", str(out), "--early-stop", "0.01"])
     assert rc == 0
     assert (out / "ckpt.pt").exists()
     summary = json.loads((out / "summary.json").read_text())
@@ -44,6 +44,7 @@ def test_compare_training_quick(tmp_path, capsys) -> None:
         (["compare-training", "--target", "-1"], "must be positive"),
         (["train-tinygpt", "--steps", "0"], "at least 1"),
         (["train-tinygpt", "--budget-kwh", "0"], "must be positive"),
+        (["train-tinygpt", "--early-stop", "0.1", "--cooldown", "2"], "between 0 and 1"),
     ],
 )
 def test_bad_input_is_one_line_error(argv, message, capsys) -> None:

@@ -34,6 +34,11 @@ def train_tinygpt_cmd(
     early_stop: float = typer.Option(
         None, "--early-stop", help="stop when the val gain per kWh falls below this fraction of its best"
     ),
+    cooldown: float = typer.Option(
+        0.2,
+        "--cooldown",
+        help="with --early-stop: constant lr, then cool down for this fraction of the steps",
+    ),
     seed: int = typer.Option(1337, "--seed"),
 ) -> None:
     """Train the tiny character-level GPT on Tiny Shakespeare, metered; optional budget / early stopping."""
@@ -46,8 +51,14 @@ def train_tinygpt_cmd(
     for n, v in (("budget-kwh", budget_kwh), ("budget-g", budget_g), ("early-stop", early_stop)):
         if v is not None:
             _positive(n, v)
+    if not 0 <= cooldown <= 1:
+        raise WattwiseError(f"--cooldown must be between 0 and 1, got {cooldown}")
+    schedule = {"schedule": "constant", "cooldown": cooldown} if early_stop else {}
     settings = TrainSettings(
-        seed=seed, bf16=bf16, **({"batch_size": 8, "eval_every": 50, "eval_batches": 4} if tiny else {})
+        seed=seed,
+        bf16=bf16,
+        **schedule,
+        **({"batch_size": 8, "eval_every": 50, "eval_batches": 4} if tiny else {}),
     )
     config = TinyGPTConfig.tiny() if tiny else None
     ctx = _meter_shim.open_run("tinygpt")
