@@ -283,9 +283,20 @@ class Run:
         self.add(steps=1, **counts)
 
     # -- figures --------------------------------------------------------------------------------------
-    def energy_j(self) -> float:
-        """IT energy so far, all domains, in joules (as of the last sample)."""
+    def energy_j(self, max_age: float | None = None) -> float:
+        """IT energy so far, all domains, in joules, as of the last sample.
+
+        With ``max_age`` (seconds), a sample older than that is taken now, in the caller's thread (about a
+        millisecond), for callers such as training policies that need a fresh figure.
+        """
+        if max_age is not None and self.status == "running" and time.time() - self._last_t > max_age:
+            self.sample()
         return self._total_j  # a float attribute: read atomically, without waiting for the sampler
+
+    @property
+    def last_sample_at(self) -> float:
+        """Wall-clock time (epoch s) of the last sample: the time ``energy_j()`` refers to."""
+        return self._last_t
 
     @property
     def elapsed_s(self) -> float:

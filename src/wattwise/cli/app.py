@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "wattwise.cli.schedule",
     "wattwise.cli.report",
     "wattwise.cli.observe",
+    "wattwise.cli.train",
 ]
 
 app = typer.Typer(

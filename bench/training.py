@@ -1,0 +1,40 @@
+"""Benchmark: energy to a target validation loss with the tiny GPT (scratch, fine-tune, bf16, early stopping),
+plus the forecast check. Writes bench/results/training.json.
+
+    PYTHONPATH=src python bench/training.py            # full (tens of CPU minutes on 2 cores)
+    PYTHONPATH=src python bench/training.py --quick    # seconds, a very small model (smoke test)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from wattwise.train.compare import CompareSettings, compare_training
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--steps", type=int, default=None, help="planned steps of the fixed-length run")
+    ap.add_argument("--target", type=float, default=None)
+    ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "training.json")
+    args = ap.parse_args(argv)
+    cs = CompareSettings.quick() if args.quick else CompareSettings()
+    if args.steps:
+        cs.planned_steps = args.steps
+    if args.target:
+        cs.target_loss = args.target
+    result = compare_training(cs, progress=lambda m: print(m, file=sys.stderr, flush=True))
+    result["command"] = "PYTHONPATH=src python bench/training.py" + (" --quick" if args.quick else "")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2, default=str))
+    summary = {k: result.get(k) for k in ("energy_to_target_kwh", "early_stopping", "forecast")}
+    print(json.dumps(summary, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

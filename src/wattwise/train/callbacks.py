@@ -1,0 +1,230 @@
+"""Trainer callbacks: Hugging Face ``TrainerCallback`` and a PyTorch Lightning callback (optional extra).
+
+Both are thin adapters over :class:`wattwise.train.TrainingMonitor`: energy and CO2 per step/epoch go into
+the run and the trainer's logs; the budget stops (after saving a checkpoint) or warns; energy-aware early
+stopping reads the evaluation metric; the forecast of the whole run is logged as it is updated. At the end
+the HF callback builds the model-card ``co2_eq_emissions`` entry (emissions in grams CO2e).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from wattwise.errors import WattwiseError
+from wattwise.footprint import J_PER_KWH
+from wattwise.train.monitor import TrainingMonitor
+
+try:  # transformers is an optional extra ([ml])
+    from transformers import TrainerCallback as _HFBase
+except ImportError:  # pragma: no cover - exercised only without the extra
+    _HFBase = object  # type: ignore[assignment,misc]
+
+TRAINING_TYPES = ("pre-training", "fine-tuning")
+
+
+def co2_eq_emissions(
+    monitor: TrainingMonitor,
+    *,
+    training_type: str = "fine-tuning",
+    geographical_location: str | None = None,
+    hardware_used: str | None = None,
+) -> dict:
+    """The Hugging Face model-card ``co2_eq_emissions`` entry (``emissions`` in grams CO2e) of a run."""
+    if training_type not in TRAINING_TYPES:
+        from wattwise.errors import unknown
+
+        raise unknown("training type", training_type, list(TRAINING_TYPES))
+    fp = monitor.footprint
+    if fp is not None and hasattr(fp, "operational_kg"):
+        grams = float(fp.operational_kg) * 1000.0
+        intensity = getattr(fp, "intensity", None)
+        location = geographical_location or getattr(intensity, "location", None)
+        method = ", ".join(
+            sorted({getattr(d.method, "value", str(d.method)) for d in getattr(fp, "energy", [])})
+        )
+    else:
+        grams = monitor.co2_g()
+        location = geographical_location or monitor.intensity.location
+        method = "modelled"
+    card: dict[str, Any] = {
+        "emissions": round(grams, 6),
+        "source": f"wattwise ({method or 'modelled'} energy; intensity: {monitor.intensity.source})",
+        "training_type": training_type,
+        "geographical_location": location or "unknown",
+        "hardware_used": hardware_used or _hardware(),
+    }
+    return card
+
+
+def _hardware() -> str:
+    import os
+    import platform
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} x {cpu} (CPU)"
+
+
+class WattwiseCallback(_HFBase):  # type: ignore[misc,valid-type]
+    """Hugging Face ``TrainerCallback``: meters the run and applies the budget, early stopping and forecast.
+
+    ``Trainer(..., callbacks=[WattwiseCallback(budget_kwh=0.2, early_stopping={"min_rate_fraction": 0.1})])``.
+    Keyword arguments other than those below go to :class:`TrainingMonitor` (``run``, ``energy_j``,
+    ``budget_kwh``, ``budget_g``, ``budget_action``, ``early_stopping``, ``intensity``, ``pue`` ...).
+    ``metric``: the evaluation metric watched by early stopping (``eval_loss``; ``mode="max"`` in the policy
+    for accuracy-like metrics). ``tokens_per_step``: counted per optimiser step when given. At the end,
+    :attr:`co2_eq_emissions` holds the model-card entry; it is also written to
+    ``<output_dir>/co2_eq_emissions.json`` unless ``write_card=False``.
+    """
+
+    def __init__(
+        self,
+        name: str = "hf-trainer",
+        *,
+        monitor: TrainingMonitor | None = None,
+        training_type: str = "fine-tuning",
+        geographical_location: str | None = None,
+        hardware_used: str | None = None,
+        metric: str = "eval_loss",
+        tokens_per_step: int | None = None,
+        write_card: bool = True,
+        **monitor_kwargs: Any,
+    ) -> None:
+        if _HFBase is object:  # pragma: no cover
+            raise WattwiseError("transformers is not installed", "pip install 'wattwise[ml]'")
+        if training_type not in TRAINING_TYPES:
+            from wattwise.errors import unknown
+
+            raise unknown("training type", training_type, list(TRAINING_TYPES))
+        self.monitor = monitor or TrainingMonitor(name, **monitor_kwargs)
+        self.training_type = training_type
+        self.geographical_location = geographical_location
+        self.hardware_used = hardware_used
+        self.metric = metric
+        self.tokens_per_step = tokens_per_step
+        self.write_card = write_card
+        self.co2_eq_emissions: dict | None = None
+        self.epochs: list[dict[str, float]] = []
+
+    def on_train_begin(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+        self.monitor.start(total_steps=state.max_steps or None)
+
+    def on_step_end(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+        if self.monitor.step(tokens=self.tokens_per_step):
+            if self.monitor.budget is not None and self.monitor.budget.exceeded:
+                control.should_save = True  # checkpoint before stopping at the budget
+            control.should_training_stop = True
+        return control
+
+    def on_epoch_end(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+        before = self.monitor.epoch_energy_j[-1] if self.monitor.epoch_energy_j else 0.0
+        self.monitor.epoch_end()
+        e = self.monitor.epoch_energy_j[-1] - before
+        self.epochs.append(
+            {
+                "epoch": float(state.epoch or len(self.epochs) + 1),
+                "energy_kwh": e / J_PER_KWH,
+                "co2_g": self.monitor.co2_g(e),
+            }
+        )
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):  # type: ignore[no-untyped-def]
+        value = (metrics or {}).get(self.metric)
+        if value is not None and self.monitor.evaluate(float(value), step=state.global_step):
+            control.should_training_stop = True
+        return control
+
+    def on_log(self, args, state, control, logs=None, **kwargs):  # type: ignore[no-untyped-def]
+        if logs is None or not self.monitor._started:
+            return
+        fields = self.monitor.log_fields()
+        logs.update(fields)
+        # Trainer.log appended a copy to log_history before calling us: add the fields there too
+        if state.log_history and state.log_history[-1].get("step") == state.global_step:
+            state.log_history[-1].update(fields)
+
+    def on_train_end(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+        self.monitor.close()
+        self.co2_eq_emissions = co2_eq_emissions(
+            self.monitor,
+            training_type=self.training_type,
+            geographical_location=self.geographical_location,
+            hardware_used=self.hardware_used,
+        )
+        out = getattr(args, "output_dir", None)
+        if self.write_card and out and getattr(state, "is_world_process_zero", True):
+            p = Path(out)
+            p.mkdir(parents=True, exist_ok=True)
+            summary = {
+                "co2_eq_emissions": self.co2_eq_emissions,
+                "summary": self.monitor.summary(),
+                "epochs": self.epochs,
+            }
+            (p / "co2_eq_emissions.json").write_text(json.dumps(summary, indent=2, default=str))
+
+
+def lightning_callback(
+    name: str = "lightning",
+    *,
+    metric: str = "val_loss",
+    checkpoint_path: str | None = None,
+    **monitor_kwargs: Any,
+) -> Any:
+    """A PyTorch Lightning ``Callback`` doing the same as :class:`WattwiseCallback` (Lightning is optional).
+
+    Budget stop saves ``checkpoint_path`` (default ``<default_root_dir>/wattwise-budget.ckpt``) first.
+    Raises a :class:`WattwiseError` when neither ``lightning`` nor ``pytorch_lightning`` is installed.
+    """
+    try:
+        import lightning.pytorch as pl
+    except ImportError:
+        try:
+            import pytorch_lightning as pl  # type: ignore[no-redef]
+        except ImportError:
+            raise WattwiseError(
+                "PyTorch Lightning is not installed",
+                "pip install lightning (the Lightning callback is optional)",
+            ) from None
+
+    monitor = TrainingMonitor(name, **monitor_kwargs)
+
+    class WattwiseLightningCallback(pl.Callback):  # type: ignore[misc,name-defined]
+        def __init__(self) -> None:
+            self.monitor = monitor
+
+        def on_train_start(self, trainer, pl_module):  # type: ignore[no-untyped-def]
+            total = getattr(trainer, "estimated_stepping_batches", None)
+            total = int(total) if total and total != float("inf") else None
+            self.monitor.start(total_steps=total)
+
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):  # type: ignore[no-untyped-def]
+            if self.monitor.step():
+                if self.monitor.budget is not None and self.monitor.budget.exceeded:
+                    root = getattr(trainer, "default_root_dir", ".")
+                    trainer.save_checkpoint(checkpoint_path or str(Path(root) / "wattwise-budget.ckpt"))
+                trainer.should_stop = True
+            if self.monitor.steps % max(int(getattr(trainer, "log_every_n_steps", 50)), 1) == 0:
+                for k, v in self.monitor.log_fields().items():
+                    pl_module.log(f"wattwise/{k}", v)
+
+        def on_train_epoch_end(self, trainer, pl_module):  # type: ignore[no-untyped-def]
+            self.monitor.epoch_end()
+
+        def on_validation_end(self, trainer, pl_module):  # type: ignore[no-untyped-def]
+            value = trainer.callback_metrics.get(metric)
+            if value is not None and self.monitor.evaluate(float(value)):
+                trainer.should_stop = True
+
+        def on_train_end(self, trainer, pl_module):  # type: ignore[no-untyped-def]
+            self.monitor.close()
+
+    return WattwiseLightningCallback()

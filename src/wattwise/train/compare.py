@@ -1,0 +1,316 @@
+"""Energy to reach one target validation loss with the tiny GPT, four ways; early stopping, forecast.
+
+Variants (same seed, same data, each metered):
+
+- ``fixed``: from scratch, the planned fixed-length run (``planned_steps``). Its energy at the first
+  evaluation at or below the target is the *from-scratch* energy to target (fp32).
+- ``early_stopping``: the same planned budget with :class:`EnergyAwareEarlyStopping`; compared with ``fixed``
+  for energy saved and final validation loss. A cosine schedule cannot be cut short without losing its
+  decay, so this run keeps the learning rate constant and, once the policy says stop, cools down for
+  ``es_cooldown`` x the steps done (warmup-stable-decay). The baseline stays the planned cosine run.
+- ``bf16``: from scratch with CPU bf16 autocast, stopping at the target.
+- ``finetune``: from a pre-trained checkpoint (``pretrain_steps`` of training with another seed; its energy is
+  reported separately), fine-tuned at a lower learning rate until the target.
+
+The forecast check: a :class:`RunForecaster` watches the ``fixed`` run per step; its forecast after
+``forecast_fraction`` of the steps is compared with the final measured energy.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from wattwise.footprint import J_PER_KWH
+from wattwise.meter import track
+from wattwise.train.early_stopping import EnergyAwareEarlyStopping
+from wattwise.train.monitor import TrainingMonitor
+from wattwise.train.tinygpt import TinyGPTConfig, TrainSettings, train_tinygpt
+
+
+@dataclass
+class CompareSettings:
+    """What the comparison runs. :meth:`quick` is a seconds-long version for tests."""
+
+    target_loss: float = 1.9
+    planned_steps: int = 3000
+    pretrain_steps: int = 600
+    finetune_lr: float = 1e-3
+    schedule: str = "cosine"
+    eval_every: int = 100
+    es_schedule: str = "constant"
+    es_cooldown: float = 0.2
+    es_window: int = 3
+    es_min_rate_fraction: float = 0.1
+    es_patience: int = 5
+    forecast_fraction: float = 0.1
+    seed: int = 1337
+    config: TinyGPTConfig | None = None
+    batch_size: int = 16
+    eval_batches: int = 16
+    variants: tuple[str, ...] = ("fixed", "early_stopping", "bf16", "finetune")
+
+    @classmethod
+    def quick(cls) -> CompareSettings:
+        return cls(
+            target_loss=2.85,
+            planned_steps=120,
+            pretrain_steps=40,
+            eval_every=20,
+            config=TinyGPTConfig.tiny(),
+            batch_size=8,
+            eval_batches=2,
+        )
+
+
+def _settings(cs: CompareSettings, **kw: Any) -> TrainSettings:
+    base = TrainSettings(
+        batch_size=cs.batch_size,
+        eval_every=cs.eval_every,
+        eval_batches=cs.eval_batches,
+        seed=cs.seed,
+        schedule=cs.schedule,
+        warmup=min(50, max(cs.planned_steps // 20, 1)),
+    )
+    return replace(base, **kw)
+
+
+def metered_training(
+    name: str,
+    steps: int,
+    settings: TrainSettings,
+    *,
+    config: TinyGPTConfig | None = None,
+    init_from: Any = None,
+    target_loss: float | None = None,
+    early_stopping: EnergyAwareEarlyStopping | dict | None = None,
+    out_dir: str | Path | None = None,
+) -> dict:
+    """Train the tiny GPT inside a metered run; energy, time and the validation curve with energy per eval."""
+    # this process's share of the machine (other work on a shared machine is not ours); 0.25 s samples
+    ctx = track(name, interval=0.25, pids=[os.getpid()])
+    run = ctx.__enter__()
+    mon = TrainingMonitor(name, run=run, total_steps=steps, early_stopping=early_stopping)
+    mon.start()
+    curve: list[dict] = []
+
+    def on_step(step: int, loss: float, tokens: int) -> bool:
+        return mon.step(tokens=tokens)
+
+    def on_eval(step: int, val: float) -> bool:
+        curve.append(
+            {
+                "step": step,
+                "val_loss": val,
+                "energy_kwh": mon.energy_j() / J_PER_KWH,
+                "seconds": mon.seconds(),
+            }
+        )
+        return mon.evaluate(val, step=step)
+
+    on_eval.name = "early stopping"  # type: ignore[attr-defined]
+    res = train_tinygpt(
+        steps,
+        config,
+        settings,
+        init_from=init_from,
+        on_step=on_step,
+        on_eval=on_eval,
+        target_loss=target_loss,
+        out_dir=out_dir,
+    )
+    seconds = mon.seconds()
+    ctx.__exit__(None, None, None)  # the final sample: energy up to the end of training
+    energy = mon.energy_j()
+    mon.close()
+    fc = mon.forecaster
+    out = {
+        "steps_planned": steps,
+        "steps_done": res.steps_done,
+        "energy_kwh": energy / J_PER_KWH,
+        "seconds": seconds,
+        "final_val_loss": res.final_val_loss,
+        "best_val_loss": res.best_val_loss,
+        "stop_reason": res.stop_reason,
+        "curve": curve,
+        "energy_source": _energy_source(mon),
+    }
+    if target_loss is not None or curve:
+        out["target"] = _to_target(curve, target_loss)
+    if mon.early_stopping is not None:
+        out["policy"] = mon.early_stopping.report()
+    if fc is not None:
+        out["_forecaster"] = fc
+    if res.checkpoint is not None:
+        out["checkpoint"] = str(res.checkpoint)
+    return out
+
+
+def _energy_source(mon: TrainingMonitor) -> str:
+    fp = mon.footprint
+    if fp is not None and getattr(fp, "energy", None):
+        return "; ".join(
+            f"{d.domain}: {getattr(d.method, 'value', d.method)} ({d.source})" for d in fp.energy
+        )
+    return "unknown"
+
+
+def _to_target(curve: list[dict], target: float | None) -> dict | None:
+    if target is None:
+        return None
+    for row in curve:
+        if row["val_loss"] <= target:
+            return {
+                "reached": True,
+                "step": row["step"],
+                "energy_kwh": row["energy_kwh"],
+                "seconds": row["seconds"],
+            }
+    return {"reached": False}
+
+
+def compare_training(
+    cs: CompareSettings | None = None, *, progress: Any = None, workdir: str | Path | None = None
+) -> dict:
+    """Run the comparison and return a JSON-ready dict (see the module docstring)."""
+    cs = cs or CompareSettings()
+    say = progress or (lambda msg: None)
+    runs: dict[str, dict] = {}
+    t0 = time.time()
+    work = Path(workdir) if workdir else None
+    # one-time costs (corpus encoding, torch start-up) must not be charged to the first variant
+    train_tinygpt(5, cs.config, _settings(cs, eval_every=10**9, eval_batches=1))
+
+    if "fixed" in cs.variants or "early_stopping" in cs.variants:
+        say(f"fixed: {cs.planned_steps} steps from scratch")
+        runs["fixed"] = metered_training("tinygpt-fixed", cs.planned_steps, _settings(cs), config=cs.config)
+    if "early_stopping" in cs.variants:
+        say("early_stopping: the same planned run with energy-aware early stopping")
+        policy = {
+            "window": cs.es_window,
+            "min_rate_fraction": cs.es_min_rate_fraction,
+            "patience": cs.es_patience,
+            "min_evals": cs.es_window + 1,
+        }
+        runs["early_stopping"] = metered_training(
+            "tinygpt-early-stopping",
+            cs.planned_steps,
+            _settings(cs, schedule=cs.es_schedule, cooldown=cs.es_cooldown),
+            config=cs.config,
+            early_stopping=policy,
+        )
+    if "bf16" in cs.variants:
+        say("bf16: from scratch with bf16 autocast until the target")
+        runs["bf16"] = metered_training(
+            "tinygpt-bf16",
+            cs.planned_steps,
+            _settings(cs, bf16=True),
+            config=cs.config,
+            target_loss=cs.target_loss,
+        )
+    if "finetune" in cs.variants:
+        import tempfile
+
+        say(f"pretrain: {cs.pretrain_steps} steps (seed {cs.seed + 1})")
+        with tempfile.TemporaryDirectory() as tmp:
+            pre_dir = (work / "pretrain") if work else Path(tmp)
+            pre = metered_training(
+                "tinygpt-pretrain",
+                cs.pretrain_steps,
+                _settings(cs, seed=cs.seed + 1),
+                config=cs.config,
+                out_dir=pre_dir,
+            )
+            runs["pretrain"] = pre
+            say("finetune: from the pre-trained checkpoint until the target")
+            runs["finetune"] = metered_training(
+                "tinygpt-finetune",
+                cs.planned_steps,
+                _settings(cs, lr=cs.finetune_lr, warmup=10),
+                init_from=pre["checkpoint"],
+                target_loss=cs.target_loss,
+            )
+
+    for r in runs.values():
+        if r.get("target") is None and r.get("curve"):
+            r["target"] = _to_target(r["curve"], cs.target_loss)
+
+    result: dict[str, Any] = {
+        "what": "energy to reach a target validation loss with the tiny GPT (wattwise.train.compare)",
+        "settings": {k: v for k, v in asdict(cs).items() if k != "config"},
+        "model_config": asdict(cs.config or TinyGPTConfig()),
+        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        "seconds_total": None,
+        "energy_to_target_kwh": _energy_to_target(runs),
+    }
+    if "fixed" in runs and "early_stopping" in runs:
+        result["early_stopping"] = _es_summary(runs["fixed"], runs["early_stopping"])
+    if "fixed" in runs:
+        result["forecast"] = _forecast_summary(runs["fixed"], cs.forecast_fraction)
+    for r in runs.values():
+        r.pop("_forecaster", None)
+        r.pop("checkpoint", None)
+    result["runs"] = runs
+    result["seconds_total"] = time.time() - t0
+    return result
+
+
+def _energy_to_target(runs: dict[str, dict]) -> dict[str, float | None]:
+    def e(name: str) -> float | None:
+        t = (runs.get(name) or {}).get("target") or {}
+        return t.get("energy_kwh") if t.get("reached") else None
+
+    out = {
+        "scratch_fp32": e("fixed"),
+        "bf16": e("bf16"),
+        "finetune": e("finetune"),
+        "early_stopping": e("early_stopping"),
+    }
+    if out["finetune"] is not None and "pretrain" in runs:
+        out["finetune_plus_pretrain"] = out["finetune"] + runs["pretrain"]["energy_kwh"]
+    return out
+
+
+def _es_summary(fixed: dict, es: dict) -> dict:
+    saved = 1 - es["energy_kwh"] / fixed["energy_kwh"] if fixed["energy_kwh"] > 0 else 0.0
+    worse = es["final_val_loss"] / fixed["final_val_loss"] - 1
+    return {
+        "fixed_energy_kwh": fixed["energy_kwh"],
+        "early_stopping_energy_kwh": es["energy_kwh"],
+        "saved_fraction": saved,
+        "fixed_final_val_loss": fixed["final_val_loss"],
+        "early_stopping_final_val_loss": es["final_val_loss"],
+        "val_loss_worse_fraction": worse,
+        "stop_step": es["steps_done"],
+        "reason": es["stop_reason"],
+        "target_saved_at_least_30pct": saved >= 0.30,
+        "target_worse_at_most_1pct": worse <= 0.01,
+    }
+
+
+def _forecast_summary(fixed: dict, fraction: float) -> dict:
+    fc = fixed.get("_forecaster")
+    first = fc.first_at(fraction) if fc is not None else None
+    if first is None:
+        return {"available": False}
+    final = fixed["energy_kwh"]
+    err = first.energy_kwh / final - 1 if final > 0 else float("nan")
+    lo, hi = first.energy_low_j / J_PER_KWH, first.energy_high_j / J_PER_KWH
+    return {
+        "at_step": first.at_step,
+        "of_steps": first.total_steps,
+        "forecast_kwh": first.energy_kwh,
+        "interval_kwh": [lo, hi],
+        "forecast_seconds": first.seconds,
+        "forecast_co2_g": first.co2_g,
+        "final_measured_kwh": final,
+        "final_seconds": fixed["seconds"],
+        "error_fraction": err,
+        "within_10pct": abs(err) <= 0.10,
+        "final_inside_interval": lo <= final <= hi,
+        "note": "the forecast covers the planned steps; the final measurement also has the last evaluation",
+    }

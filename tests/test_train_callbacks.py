@@ -1,0 +1,130 @@
+"""The HF TrainerCallback on a tiny model built from a config (no hub download); Lightning if present."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+
+from wattwise.footprint import J_PER_KWH
+
+transformers = pytest.importorskip("transformers")
+pytest.importorskip("accelerate")
+
+
+class Clock:
+    """A fake meter: 1 J more each time it is read."""
+
+    def __init__(self) -> None:
+        self.j = 0.0
+
+    def __call__(self) -> float:
+        self.j += 1.0
+        return self.j
+
+
+def _trainer(tmp_path, callback, max_steps: int = 8):
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel, Trainer, TrainingArguments
+
+    torch.manual_seed(0)
+    cfg = GPT2Config(
+        vocab_size=65, n_positions=16, n_embd=16, n_layer=1, n_head=2, bos_token_id=0, eos_token_id=0
+    )
+    model = GPT2LMHeadModel(cfg)
+
+    class DS(torch.utils.data.Dataset):
+        def __len__(self) -> int:
+            return 32
+
+        def __getitem__(self, i: int) -> dict:
+            x = torch.arange(i, i + 16) % 65
+            return {"input_ids": x, "labels": x}
+
+    args = TrainingArguments(
+        output_dir=str(tmp_path),
+        max_steps=max_steps,
+        per_device_train_batch_size=4,
+        logging_steps=2,
+        eval_strategy="steps",
+        eval_steps=2,
+        per_device_eval_batch_size=16,
+        report_to=[],
+        save_strategy="no",
+        use_cpu=True,
+        disable_tqdm=True,
+    )
+    return Trainer(model=model, args=args, train_dataset=DS(), eval_dataset=DS(), callbacks=[callback])
+
+
+def test_hf_callback_logs_energy_and_writes_model_card(tmp_path) -> None:
+    from wattwise.train.callbacks import WattwiseCallback
+
+    cb = WattwiseCallback(
+        energy_j=Clock(),
+        training_type="pre-training",
+        geographical_location="FR",
+        hardware_used="test CPU",
+        intensity=50.0,
+        tokens_per_step=64,
+    )
+    tr = _trainer(tmp_path, cb)
+    tr.train()
+    logged = [h for h in tr.state.log_history if "loss" in h]
+    assert logged and all("energy_kwh" in h and "co2_g" in h for h in logged)
+    assert any("forecast_energy_kwh" in h for h in logged)
+    card = cb.co2_eq_emissions
+    assert card is not None
+    assert set(card) == {"emissions", "source", "training_type", "geographical_location", "hardware_used"}
+    assert card["training_type"] == "pre-training" and card["geographical_location"] == "FR"
+    # grams = kWh x 50 g/kWh
+    assert card["emissions"] == pytest.approx(cb.monitor.energy_j() / J_PER_KWH * 50, rel=0.2)
+    written = json.loads((tmp_path / "co2_eq_emissions.json").read_text())
+    assert written["co2_eq_emissions"]["hardware_used"] == "test CPU"
+    assert cb.monitor.steps == 8 and cb.monitor.tokens == 8 * 64
+
+
+def test_hf_callback_budget_saves_and_stops(tmp_path) -> None:
+    from wattwise.train.budget import BudgetWarning
+    from wattwise.train.callbacks import WattwiseCallback
+
+    cb = WattwiseCallback(energy_j=Clock(), budget_kwh=12 / J_PER_KWH)
+    tr = _trainer(tmp_path, cb, max_steps=50)
+    with pytest.warns(BudgetWarning):
+        tr.train()
+    assert tr.state.global_step < 50
+    assert cb.monitor.budget is not None and cb.monitor.budget.exceeded
+    assert any(p.name.startswith("checkpoint-") for p in tmp_path.iterdir())  # saved before stopping
+
+
+def test_hf_callback_early_stopping(tmp_path) -> None:
+    from wattwise.train.callbacks import WattwiseCallback
+    from wattwise.train.early_stopping import EnergyAwareEarlyStopping
+
+    policy = EnergyAwareEarlyStopping(Clock(), min_gain_per_kwh=1e12, window=1, patience=None)
+    cb = WattwiseCallback(energy_j=Clock(), early_stopping=policy)
+    tr = _trainer(tmp_path, cb, max_steps=40)
+    tr.train()
+    assert policy.stopped and tr.state.global_step == 4  # second evaluation: gain/kWh below the threshold
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("lightning") is None and importlib.util.find_spec("pytorch_lightning") is None,
+    reason="PyTorch Lightning is an optional extra and is not installed",
+)
+def test_lightning_callback_builds() -> None:  # pragma: no cover - only with lightning installed
+    from wattwise.train.callbacks import lightning_callback
+
+    cb = lightning_callback(energy_j=Clock(), budget_kwh=1.0)
+    assert hasattr(cb, "on_train_batch_end")
+
+
+def test_lightning_missing_is_a_clear_error() -> None:
+    if importlib.util.find_spec("lightning") or importlib.util.find_spec("pytorch_lightning"):
+        pytest.skip("Lightning is installed")
+    from wattwise.errors import WattwiseError
+    from wattwise.train.callbacks import lightning_callback
+
+    with pytest.raises(WattwiseError, match="Lightning is not installed"):
+        lightning_callback()
