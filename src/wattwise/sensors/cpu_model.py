@@ -22,6 +22,7 @@ import psutil
 
 from wattwise.footprint import Method
 from wattwise.sensors.base import Availability, Counter, Sensor
+from wattwise.sensors.proctree import tree_sum
 
 CURVE = ((0.0, 0.12), (10.0, 0.32), (50.0, 0.75), (100.0, 1.02))
 CATALOGUED_UNCERTAINTY = 0.30
@@ -92,24 +93,19 @@ def utilisation_share(percent: float) -> float:
     return CURVE[-1][1]
 
 
+def _own_cpu(p: psutil.Process) -> float:
+    t = p.cpu_times()
+    return t.user + t.system
+
+
+def _reaped_cpu(root: psutil.Process) -> float:
+    t = root.cpu_times()
+    return t.children_user + t.children_system
+
+
 def _tree_cpu_seconds(pids: list[int]) -> float:
     """CPU seconds of the process trees: live processes plus children the roots already reaped."""
-    total = 0.0
-    for pid in pids:
-        try:
-            root = psutil.Process(pid)
-            procs = [root, *root.children(recursive=True)]
-            rt = root.cpu_times()
-            total += rt.children_user + rt.children_system
-        except psutil.Error:
-            continue
-        for p in procs:
-            try:
-                t = p.cpu_times()
-                total += t.user + t.system
-            except psutil.Error:
-                continue
-    return total
+    return tree_sum(pids, _own_cpu, _reaped_cpu)
 
 
 class CpuModelSensor(Sensor):

@@ -12,26 +12,15 @@ import psutil
 
 from wattwise.footprint import Method
 from wattwise.sensors.base import Availability, Counter, Sensor
+from wattwise.sensors.proctree import tree_sum
 
 W_PER_GB = 0.392
 UNCERTAINTY = 0.50
 GB = 1e9
 
 
-def _tree_rss(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
-        try:
-            root = psutil.Process(pid)
-            procs = [root, *root.children(recursive=True)]
-        except psutil.Error:
-            continue
-        for p in procs:
-            try:
-                total += p.memory_info().rss
-            except psutil.Error:
-                continue
-    return total
+def _tree_rss(pids: list[int]) -> float:
+    return tree_sum(pids, lambda p: p.memory_info().rss)
 
 
 class RamModelSensor(Sensor):
