@@ -5,8 +5,10 @@ and 24 h (the job may start up to W hours late, i.e. it must finish within W + D
 at once with:
 
 - ``oracle``: the best contiguous start with perfect knowledge of the trace;
-- ``forecast``: the start our offline forecast (``wattwise.schedule.forecast``, default ``blend``) picks, scored
-  on the actual trace; the other offline forecasters are reported too;
+- ``forecast``: the start our offline forecast (``wattwise.schedule.forecast``, default ``adaptive``) picks at the
+  job's submission, scored on the actual trace; the other offline forecasters are reported too;
+- ``forecast_replan``: the same forecast re-made every hour while the job waits (what ``wattwise run --within``
+  does): the job starts at the first hour where the fresh forecast's best start is "now";
 - ``pause_resume``: an interruptible job runs in the D cleanest hours of its W + D hours by the same forecast
   (``pause_resume_oracle``: with perfect knowledge).
 
@@ -107,6 +109,20 @@ def adaptive_matrix(x: np.ndarray, horizon: int, days: int = PROFILE_DAYS) -> np
     return mats[k, np.arange(len(x))]
 
 
+def replan_starts(f: np.ndarray, d: int, w: int) -> np.ndarray:
+    """Delay (h) of each job when the plan is re-made every hour while waiting (``wattwise run --within``): at hour
+    j of its window a fresh forecast ``f[s + j]`` (made from the hours < s + j) picks the best start among those
+    left; the job starts at the first hour where that is "now", at the latest at hour w. Twin of
+    ``ScheduledRun._replan``."""
+    n = len(f)
+    starts = np.arange(n)
+    start = np.full(n, w)
+    for j in range(w):
+        k = sliding_window_view(f[(starts + j) % n, : w - j + d], d, axis=1).mean(axis=-1).argmin(axis=1)
+        start = np.where((start == w) & (k == 0), j, start)
+    return start
+
+
 def window_means(x: np.ndarray, d: int) -> np.ndarray:
     """m[s] = mean of x[s : s + d] (wrapping)."""
     ext = np.concatenate([x, x[: d - 1]])
@@ -134,14 +150,7 @@ def simulate(x: np.ndarray, d: int, w: int) -> dict:
         res[f"forecast_{method}_pct"] = pct(chosen)
         per_job[method] = chosen
     res["forecast_pct"] = res[f"forecast_{DEFAULT_FORECAST}_pct"]
-    # re-planned hourly: at each hour j of the window a fresh forecast (made at s + j from hours < s + j) picks the
-    # best start among those left; the job starts at the first hour where that is "now" (or at the window's end)
-    fd = forecasts[DEFAULT_FORECAST]
-    start = np.full(n, w)  # not started before the last possible start
-    for j in range(w):
-        k = sliding_window_view(fd[(starts + j) % n, : w - j + d], d, axis=1).mean(axis=-1).argmin(axis=1)
-        start = np.where((start == w) & (k == 0), j, start)
-    res["forecast_replan_pct"] = pct(m[(starts + start) % n])
+    res["forecast_replan_pct"] = pct(m[(starts + replan_starts(forecasts[DEFAULT_FORECAST], d, w)) % n])
     res["forecast_mean_job_saving_pct"] = round(100.0 * float(np.mean(1 - per_job[DEFAULT_FORECAST] / m)), 3)
     hours = (starts[:, None] + np.arange(w + d)[None, :]) % n
     xv = x[hours]

@@ -194,3 +194,45 @@ def test_library_and_bench_choose_the_same_start():
             t0 = tr.timestamps[i0]
             win = best_window("GB", f"{d}h", t0, t0 + (w + d) * 3600, forecast=method, now=t0)
             assert win.start.timestamp() == t0 + 3600 * int(k[i0])
+
+
+def test_runner_replans_hourly_like_the_bench():
+    """``wattwise run --within`` re-forecasts at every new hour while waiting; the start it reaches equals the
+    bench's ``replan_starts`` (and uses, at each hour, only the data before that hour)."""
+    import io
+
+    np = pytest.importorskip("numpy")
+    from rich.console import Console
+
+    from wattwise.schedule.runner import wait_then_start
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "scheduling.py"
+    spec = importlib.util.spec_from_file_location("bench_scheduling_c", path)
+    bench = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(bench)
+    tr = grid.traces.load_trace("DE")
+    x = np.array(tr.lca)
+    d, w = 3, 12
+    want = bench.replan_starts(bench.forecast_matrix(x, w + d, "adaptive"), d, w)
+    replanned = 0
+    for i0 in (1008, 1500, 4000):  # at 1008 the fresh forecasts start it an hour earlier than the first one
+        t = [float(tr.timestamps[i0])]
+
+        def sleep(_s: float, t=t) -> None:
+            t[0] += 900.0  # fake time, a quarter of an hour per tick
+
+        out = io.StringIO()
+        sched = wait_then_start("DE", within=f"{w}h", duration=f"{d}h", forecast="adaptive", now=t[0],
+                                clock=lambda t=t: t[0], sleep=sleep, console=Console(file=out))
+        assert sched is not None and sched.start == tr.timestamps[i0] + 3600 * int(want[i0])
+        replanned += sched.replans
+    assert replanned > 0
+    i0 = 1500
+    t = [float(tr.timestamps[i0])]
+    once = wait_then_start("DE", within=f"{w}h", duration=f"{d}h", forecast="adaptive", now=t[0],
+                           clock=lambda: t[0], sleep=lambda _s: t.__setitem__(0, t[0] + 900.0),
+                           console=Console(file=io.StringIO()), replan=False)
+    f = bench.forecast_matrix(x, w + d, "adaptive")[i0]
+    k = int(np.argmin([f[j: j + d].mean() for j in range(w + 1)]))
+    assert once is not None and once.replans == 0 and once.start == tr.timestamps[i0] + 3600 * k
