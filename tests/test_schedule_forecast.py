@@ -11,9 +11,12 @@ import pytest
 import wattwise.grid as grid
 from wattwise.errors import WattwiseError
 from wattwise.schedule.forecast import (
+    ADAPTIVE_TAUS_H,
     ANOMALY_TAU_H,
+    OFFLINE_DEFAULT,
     PROFILE_DAYS,
     Forecast,
+    adaptive_tau,
     make_forecast,
     offline_values,
     trace_forecast,
@@ -42,11 +45,35 @@ def test_blend_adds_a_decaying_anomaly():
         assert blend[h] == pytest.approx(max(prof[h] + anomaly * math.exp(-(h + 1) / ANOMALY_TAU_H), 0))
 
 
-@pytest.mark.parametrize("method", ["yesterday", "last-week", "profile", "blend"])
+@pytest.mark.parametrize("method", ["yesterday", "last-week", "profile", "blend", "adaptive"])
 def test_no_peeking_at_the_future(method):
     i0 = 24 * 22 + 7
     changed = SERIES[:i0] + [9999.0] * (len(SERIES) - i0)
     assert offline_values(SERIES, i0, 36, method) == offline_values(changed, i0, 36, method)
+    if method == "adaptive":
+        assert adaptive_tau(SERIES, i0) == adaptive_tau(changed, i0)
+
+
+def _daily(i: int) -> float:
+    return 200.0 + 80.0 * math.sin(2 * math.pi * (i % 24) / 24)
+
+
+def test_adaptive_is_exact_on_a_daily_periodic_series():
+    x = [_daily(i) for i in range(24 * 40)]
+    i0 = 24 * 30 + 5
+    assert offline_values(x, i0, 48, "adaptive") == pytest.approx(x[i0: i0 + 48], abs=1e-9)
+
+
+def test_adaptive_chooses_the_decay_time_from_past_errors():
+    # level shifts lasting 5 days: a deviation persists for days, a long decay time forecasts best
+    steps = [_daily(i) + (100.0 if (i // 120) % 2 else 0.0) for i in range(24 * 40)]
+    tau = adaptive_tau(steps, 24 * 35)
+    assert tau >= 48
+    # 6-hour bumps every 53 h: a deviation lasts a few hours, the shortest decay time forecasts the shape best
+    bumps = [_daily(i) + (100.0 if i % 53 < 6 else 0.0) for i in range(24 * 40)]
+    assert adaptive_tau(bumps, 24 * 35) == min(ADAPTIVE_TAUS_H)
+    i0 = 24 * 35
+    assert offline_values(steps, i0, 30, "adaptive") == offline_values(steps, i0, 30, "blend", tau_h=tau)
 
 
 def test_bench_vectorised_forecasts_match_the_library():
@@ -59,7 +86,7 @@ def test_bench_vectorised_forecasts_match_the_library():
     assert spec.loader is not None
     spec.loader.exec_module(bench)
     x = np.array(grid.traces.load_trace("GB").lca)
-    for method in ("yesterday", "last-week", "profile", "blend", "actual"):
+    for method in ("yesterday", "last-week", "profile", "blend", "adaptive", "actual"):
         f = bench.forecast_matrix(x, 30, method)
         for i0 in (0, 5, 1000, 8759):
             assert f[i0] == pytest.approx(offline_values(list(x), i0, 30, method), rel=1e-9, abs=1e-9)
@@ -83,7 +110,7 @@ def test_trace_forecast_labels():
 def test_auto_falls_back_offline_and_live_errors_clearly(monkeypatch):
     monkeypatch.delattr(grid, "forecast", raising=False)
     f = make_forecast("FR", "2023-02-01T00:00Z", 12, "auto")
-    assert f.method == "blend"
+    assert f.method == OFFLINE_DEFAULT == "adaptive" and "chosen hourly" in f.label
     with pytest.raises(WattwiseError, match="no live forecast provider"):
         make_forecast("FR", "2023-02-01T00:00Z", 12, "live")
 
@@ -141,7 +168,7 @@ def test_configured_provider_forecast_and_fallback(monkeypatch):
     assert "Fake API" in f.label
     monkeypatch.setattr(providers, "get_provider", lambda name: FakeProvider(fail=True))
     f = make_forecast("DE", 1_700_000_000, 12, "auto")
-    assert f.method == "blend" and "live forecast unavailable: fakeprov: HTTP 503" in f.label
+    assert f.method == OFFLINE_DEFAULT and "live forecast unavailable: fakeprov: HTTP 503" in f.label
     with pytest.raises(WattwiseError, match="503"):
         make_forecast("DE", 1_700_000_000, 12, "live")
 
@@ -160,9 +187,52 @@ def test_library_and_bench_choose_the_same_start():
     tr = grid.traces.load_trace("GB")
     x = np.array(tr.lca)
     d, w = 6, 24
-    f = bench.forecast_matrix(x, w + d, "blend")
-    k = sliding_window_view(f, d, axis=1).mean(axis=-1).argmin(axis=1)
-    for i0 in (400, 3000, 6123):
-        t0 = tr.timestamps[i0]
-        win = best_window("GB", f"{d}h", t0, t0 + (w + d) * 3600, forecast="blend", now=t0)
-        assert win.start.timestamp() == t0 + 3600 * int(k[i0])
+    for method in ("blend", "adaptive"):
+        f = bench.forecast_matrix(x, w + d, method)
+        k = sliding_window_view(f, d, axis=1).mean(axis=-1).argmin(axis=1)
+        for i0 in (400, 3000, 6123):
+            t0 = tr.timestamps[i0]
+            win = best_window("GB", f"{d}h", t0, t0 + (w + d) * 3600, forecast=method, now=t0)
+            assert win.start.timestamp() == t0 + 3600 * int(k[i0])
+
+
+def test_runner_replans_hourly_like_the_bench():
+    """``wattwise run --within`` re-forecasts at every new hour while waiting; the start it reaches equals the
+    bench's ``replan_starts`` (and uses, at each hour, only the data before that hour)."""
+    import io
+
+    np = pytest.importorskip("numpy")
+    from rich.console import Console
+
+    from wattwise.schedule.runner import wait_then_start
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "scheduling.py"
+    spec = importlib.util.spec_from_file_location("bench_scheduling_c", path)
+    bench = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(bench)
+    tr = grid.traces.load_trace("DE")
+    x = np.array(tr.lca)
+    d, w = 3, 12
+    want = bench.replan_starts(bench.forecast_matrix(x, w + d, "adaptive"), d, w)
+    replanned = 0
+    for i0 in (1008, 1500, 4000):  # at 1008 the fresh forecasts start it an hour earlier than the first one
+        t = [float(tr.timestamps[i0])]
+
+        def sleep(_s: float, t=t) -> None:
+            t[0] += 900.0  # fake time, a quarter of an hour per tick
+
+        out = io.StringIO()
+        sched = wait_then_start("DE", within=f"{w}h", duration=f"{d}h", forecast="adaptive", now=t[0],
+                                clock=lambda t=t: t[0], sleep=sleep, console=Console(file=out))
+        assert sched is not None and sched.start == tr.timestamps[i0] + 3600 * int(want[i0])
+        replanned += sched.replans
+    assert replanned > 0
+    i0 = 1500
+    t = [float(tr.timestamps[i0])]
+    once = wait_then_start("DE", within=f"{w}h", duration=f"{d}h", forecast="adaptive", now=t[0],
+                           clock=lambda: t[0], sleep=lambda _s: t.__setitem__(0, t[0] + 900.0),
+                           console=Console(file=io.StringIO()), replan=False)
+    f = bench.forecast_matrix(x, w + d, "adaptive")[i0]
+    k = int(np.argmin([f[j: j + d].mean() for j in range(w + 1)]))
+    assert once is not None and once.replans == 0 and once.start == tr.timestamps[i0] + 3600 * k

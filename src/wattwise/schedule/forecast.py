@@ -6,8 +6,11 @@ trace (:mod:`wattwise.grid.traces`):
 - ``yesterday``: persistence, the same hour one day earlier (two days earlier for tomorrow's hours, ...);
 - ``last-week``: the same hour one week earlier;
 - ``profile``: the average daily profile of the last ``days`` (14) days;
-- ``blend`` (default): the daily profile plus the current anomaly (last hour minus its profile value), decaying
-  with a time constant of 24 h - mean reversion of weather-driven deviations;
+- ``blend``: the daily profile plus the current anomaly (last hour minus its profile value), decaying with a time
+  constant of 24 h - mean reversion of weather-driven deviations;
+- ``adaptive`` (default): ``blend`` whose decay time is chosen afresh every hour among 6, 12, 24, 48 and 96 h - the
+  one whose forecasts of the last 14 days (only forecasts whose 48 h are all observed by now) had the smallest
+  squared error around their own mean (the level does not change which start is best, the shape does);
 - ``actual``: the trace itself (perfect knowledge; the *oracle* of the simulation, never a forecast).
 
 When ``now`` lies outside the trace year the trace is used as a *typical profile*: ``now`` is mapped to the same
@@ -15,7 +18,7 @@ month, day and hour of the trace year, the method runs there, and the label says
 trace". Before the first hour of the trace the history wraps around to the end of the same year.
 
 ``live`` asks the grid package's provider forecast (when the grid package offers one and a provider is configured);
-``auto`` uses it when available and falls back to ``blend`` otherwise.
+``auto`` uses it when available and falls back to ``adaptive`` otherwise.
 """
 
 from __future__ import annotations
@@ -30,12 +33,16 @@ from functools import cached_property
 from wattwise.errors import WattwiseError, unknown
 from wattwise.schedule.timeutil import HOUR, fmt_utc, hour_floor, parse_instant
 
-OFFLINE_METHODS = ("yesterday", "last-week", "profile", "blend")
+OFFLINE_METHODS = ("yesterday", "last-week", "profile", "blend", "adaptive")
+OFFLINE_DEFAULT = "adaptive"
 METHODS = (*OFFLINE_METHODS, "actual", "live", "auto")
 DEFAULT_METHOD = "auto"
 PROFILE_DAYS = 14
 ANOMALY_TAU_H = 24.0
 MAX_HORIZON_H = 8760
+ADAPTIVE_TAUS_H = (6.0, 12.0, 24.0, 48.0, 96.0)
+ADAPTIVE_DAYS = 14  # days of past forecasts whose errors choose the decay time
+ADAPTIVE_HORIZON_H = 48  # hours of each past forecast that are scored
 
 DESCRIPTIONS = {
     "yesterday": "same hour yesterday (persistence)",
@@ -43,6 +50,9 @@ DESCRIPTIONS = {
     "profile": f"average daily profile of the last {PROFILE_DAYS} days",
     "blend": f"average daily profile of the last {PROFILE_DAYS} days + current anomaly decaying over "
              f"{ANOMALY_TAU_H:g} h",
+    "adaptive": f"average daily profile of the last {PROFILE_DAYS} days + current anomaly decaying over a time "
+                f"chosen hourly ({'/'.join(f'{t:g}' for t in ADAPTIVE_TAUS_H)} h) by the errors of the last "
+                f"{ADAPTIVE_DAYS} days' forecasts",
     "actual": "actual values (perfect knowledge, oracle)",
 }
 
@@ -114,6 +124,47 @@ class Forecast:
                 "label": self.label, "location": self.location, "values": list(self.values)}
 
 
+def _profile(x: Sequence[float], j: int, days: int) -> float:
+    """Mean of x at j, j - 24, ..., j - 24 (days - 1) (wrapping): the profile value for the hour after j."""
+    n = len(x)
+    return math.fsum(x[(j - 24 * k) % n] for k in range(days)) / days
+
+
+def _blend(x: Sequence[float], i0: int, horizon: int, days: int, tau_h: float) -> list[float]:
+    n = len(x)
+    last = i0 - 1
+    anomaly = x[last % n] - _profile(x, last - 24, days)
+    return [max(_profile(x, i0 + h - 24 * (h // 24 + 1), days) + anomaly * math.exp(-(h + 1) / tau_h), 0.0)
+            for h in range(horizon)]
+
+
+def adaptive_tau(x: Sequence[float], i0: int, days: int = PROFILE_DAYS,
+                 taus: Sequence[float] = ADAPTIVE_TAUS_H, err_days: int = ADAPTIVE_DAYS,
+                 horizon: int = ADAPTIVE_HORIZON_H) -> float:
+    """The anomaly decay time of ``adaptive`` at ``i0``: the one among ``taus`` whose ``blend`` forecasts made at
+    the origins ``i0 - horizon - 24 * err_days + 1 .. i0 - horizon`` (all their ``horizon`` hours are < ``i0``) had
+    the smallest sum of squared errors around each forecast's mean error; ties: the first."""
+    n = len(x)
+    origins = range(i0 - horizon - 24 * err_days + 1, i0 - horizon + 1)
+    score = [0.0] * len(taus)
+    memo: dict[int, float] = {}
+
+    def profile(j: int) -> float:
+        if j not in memo:
+            memo[j] = _profile(x, j, days)
+        return memo[j]
+
+    for s in origins:
+        prof = [profile(s + h - 24 * (h // 24 + 1)) for h in range(horizon)]
+        actual = [x[(s + h) % n] for h in range(horizon)]
+        anomaly = x[(s - 1) % n] - profile(s - 25)
+        for k, tau in enumerate(taus):
+            err = [max(prof[h] + anomaly * math.exp(-(h + 1) / tau), 0.0) - actual[h] for h in range(horizon)]
+            mean = math.fsum(err) / horizon
+            score[k] += math.fsum((e - mean) ** 2 for e in err)
+    return taus[min(range(len(taus)), key=lambda k: (score[k], k))]
+
+
 def offline_values(x: Sequence[float], i0: int, horizon: int, method: str, days: int = PROFILE_DAYS,
                    tau_h: float = ANOMALY_TAU_H) -> list[float]:
     """Forecast of ``x[i0 : i0 + horizon]`` from ``x[:i0]`` only (indices wrap around the series).
@@ -125,11 +176,11 @@ def offline_values(x: Sequence[float], i0: int, horizon: int, method: str, days:
         return [float(x[(i0 + h) % n]) for h in range(horizon)]
     if method not in OFFLINE_METHODS:
         raise unknown("offline forecast method", method, [*OFFLINE_METHODS, "actual"])
-    out: list[float] = []
-    anomaly = 0.0
     if method == "blend":
-        last = i0 - 1
-        anomaly = x[last % n] - math.fsum(x[(last - 24 * (k + 1)) % n] for k in range(days)) / days
+        return _blend(x, i0, horizon, days, tau_h)
+    if method == "adaptive":
+        return _blend(x, i0, horizon, days, adaptive_tau(x, i0, days))
+    out: list[float] = []
     for h in range(horizon):
         t = i0 + h
         if method == "yesterday":
@@ -137,10 +188,7 @@ def offline_values(x: Sequence[float], i0: int, horizon: int, method: str, days:
         elif method == "last-week":
             v = x[(t - 168 * (h // 168 + 1)) % n]
         else:
-            lag0 = 24 * (h // 24 + 1)
-            v = math.fsum(x[(t - lag0 - 24 * k) % n] for k in range(days)) / days
-            if method == "blend":
-                v += anomaly * math.exp(-(h + 1) / tau_h)
+            v = _profile(x, t - 24 * (h // 24 + 1), days)
         out.append(max(float(v), 0.0))
     return out
 
@@ -203,7 +251,7 @@ def _trace_zone(place: Place) -> str:
 
 
 # -- building forecasts ---------------------------------------------------------------------------------------
-def trace_forecast(zone: str, now: datetime | float | str | None, hours: int, method: str = "blend",
+def trace_forecast(zone: str, now: datetime | float | str | None, hours: int, method: str = OFFLINE_DEFAULT,
                    kind: str = "lifecycle") -> Forecast:
     """An offline forecast from the embedded trace of ``zone`` for ``hours`` hours from the hour of ``now``."""
     from wattwise.grid import traces
@@ -249,7 +297,7 @@ def live_forecast(place: Place, now: float, hours: int, provider: str | None = N
     if get_provider is None or not name:
         raise NoProvider("no live forecast provider configured",
                             "configure one (WATTWISE_GRID_PROVIDER=electricitymaps|watttime|ukgrid, see docs/grid.md)"
-                            " or use an offline forecast (blend, profile, yesterday, last-week)")
+                            " or use an offline forecast (adaptive, blend, profile, yesterday, last-week)")
     p = get_provider(name)
     return _from_points(p.forecast(resolve_location(place.code)), place, now, label=f"{p.name} forecast")
 
@@ -312,7 +360,7 @@ def make_forecast(location: str | Place, now: datetime | float | str | None, hou
             if method == "live":
                 raise
             why = f"live forecast unavailable: {exc.message}"
-        method = "blend"
+        method = OFFLINE_DEFAULT
     fc = trace_forecast(_trace_zone(place), t_now, hours, method, kind)
     if why:
         fc = Forecast(fc.start, fc.values, fc.method, f"{fc.label} [{why}]", fc.location, fc.issued_at, fc.extra)

@@ -71,6 +71,10 @@ class ScheduledRun:
     tick_s: float = 15.0
     controller: PauseController | None = None
     pause_file: str | None = None
+    forecast_method: str = DEFAULT_METHOD
+    replan: bool = True  # contiguous jobs: re-forecast at every new hour while waiting
+    replans: int = 0
+    _planned_hour: float | None = None
     _child: subprocess.Popen | None = None
     _t_started: float | None = None
 
@@ -83,8 +87,36 @@ class ScheduledRun:
         return (self.window or self.plan).mean_g_per_kwh  # type: ignore[union-attr]
 
     # -- waiting ----------------------------------------------------------------------------------------
+    def _replan(self) -> None:
+        """Once per new UTC hour while waiting for a contiguous job: a fresh forecast (made now, from the data
+        known now) picks the best start among those left before the deadline. Starting as soon as it says "now"
+        keeps more of the saving than trusting the first forecast for the whole window (see the scheduling bench,
+        ``replan``). A failing forecast keeps the current plan."""
+        if not self.replan or self.window is None:
+            return
+        now = self.clock()
+        hour = hour_floor(now)
+        if self._planned_hour is None:
+            self._planned_hour = hour
+        if hour <= self._planned_hour or now >= self.start:
+            return
+        self._planned_hour = hour
+        try:
+            w = best_window(self.place.code, timedelta(seconds=self.work_s), now, self.deadline,
+                            forecast=self.forecast_method, now=now)
+        except WattwiseError:
+            return
+        new = w.start.timestamp()
+        if abs(new - self.start) >= 1:
+            self.replans += 1
+            self.console.print(f"wattwise: re-planned at {fmt_utc(now)} with a fresh forecast: start "
+                               f"{fmt_utc(new)} instead of {fmt_utc(self.start)}, expected {w.mean_g_per_kwh:.0f} "
+                               "gCO2e/kWh", highlight=False)
+            self.window, self.start = w, new
+
     def wait(self) -> None:
-        """Wait until the start, showing a countdown; Ctrl-C cancels (nothing was started)."""
+        """Wait until the start (re-planned every hour for a contiguous job), showing a countdown; Ctrl-C cancels
+        (nothing was started)."""
         left = self.start - self.clock()
         if left <= 0:
             return
@@ -94,7 +126,10 @@ class ScheduledRun:
         if not self.console.is_terminal:  # logs: a plain line now and every 15 minutes
             try:
                 next_note: float | None = None
-                while (left := self.start - self.clock()) > 0:
+                while True:
+                    self._replan()
+                    if (left := self.start - self.clock()) <= 0:
+                        break
                     if next_note is None or left <= next_note:
                         self.console.print(f"wattwise: waiting until {fmt_utc(self.start)} ({fmt_hours(left)} left; "
                                            "Ctrl-C cancels)", highlight=False)
@@ -107,8 +142,12 @@ class ScheduledRun:
             with Progress(TextColumn("[bold]waiting for a cleaner hour[/] until " + fmt_utc(self.start)),
                           BarColumn(), TimeRemainingColumn(), console=self.console, transient=True) as prog:
                 task = prog.add_task("wait", total=total)
-                while (left := self.start - self.clock()) > 0:
-                    prog.update(task, completed=total - left)
+                t_begin = self.clock()
+                while True:
+                    self._replan()
+                    if (left := self.start - self.clock()) <= 0:
+                        break
+                    prog.update(task, total=self.start - t_begin, completed=self.clock() - t_begin)
                     self.sleep(min(left, 1.0))
         except KeyboardInterrupt:
             raise Cancelled("cancelled while waiting for the scheduled start; nothing was run") from None
@@ -159,6 +198,8 @@ class ScheduledRun:
             "ran_g_per_kwh": None if ran_g is None else round(ran_g, 2), "ran_source": ran_label,
             "running_spans": [[fmt_utc(a), fmt_utc(b)] for a, b in spans],
         }
+        if self.window is not None and self.replan:
+            info["replans"] = self.replans
         if self.window is not None:
             info["window"] = self.window.to_dict()
         if self.plan is not None:
@@ -235,8 +276,9 @@ def wait_then_start(location: str | None, *, within: str | None = None, deadline
                     pause_dirtiest: str | None = None, pause_mode: str = "signal", forecast: str = DEFAULT_METHOD,
                     now: float | None = None, clock: Callable[[], float] | None = None,
                     sleep: Callable[[float], None] | None = None, tick_s: float | None = None,
-                    console: Console | None = None) -> ScheduledRun | None:
-    """Plan the run, print the plan, wait for the start; ``None`` when no scheduling option was given."""
+                    console: Console | None = None, replan: bool = True) -> ScheduledRun | None:
+    """Plan the run, print the plan, wait for the start (a contiguous job re-plans every hour with a fresh
+    forecast unless ``replan`` is false); ``None`` when no scheduling option was given."""
     if not (within or deadline or pause_above is not None or pause_dirtiest):
         if duration:
             raise WattwiseError("--duration only makes sense with --within, --deadline or a pause option")
@@ -266,7 +308,8 @@ def wait_then_start(location: str | None, *, within: str | None = None, deadline
         t_deadline = None
     share = parse_share(pause_dirtiest) if pause_dirtiest else None
     sched = ScheduledRun(place, t_now, t_deadline or t_now, work, pause_above=pause_above, pause_mode=pause_mode,
-                         duration_given=bool(duration), console=con, clock=clock, sleep=sleep, tick_s=tick_s)
+                         duration_given=bool(duration), console=con, clock=clock, sleep=sleep, tick_s=tick_s,
+                         forecast_method=forecast, replan=replan)
     if pause_above is not None or share is not None:
         plan = plan_interruptible(place.code, timedelta(seconds=work), t_now, t_deadline, forecast=forecast, now=t_now,
                                   pause_above=pause_above, pause_dirtiest=share)

@@ -121,8 +121,8 @@ def best_window(location: str | Forecast, duration: timedelta | float | str,
     ending by ``deadline``.
 
     ``location`` is a country / zone / cloud region (or a :class:`Forecast` for synthetic data); ``forecast`` a
-    method name (``auto``, ``live``, ``blend``, ``profile``, ``yesterday``, ``last-week``, ``actual``) or a
-    ready :class:`Forecast`. ``now`` is when the forecast is made (default: ``earliest`` if given, else the wall
+    method name (``auto``, ``live``, ``adaptive``, ``blend``, ``profile``, ``yesterday``, ``last-week``, ``actual``)
+    or a ready :class:`Forecast`. ``now`` is when the forecast is made (default: ``earliest`` if given, else the wall
     clock).
     """
     d, t0, t1 = _bounds(duration, earliest, deadline, now if now is not None else earliest)
