@@ -1,5 +1,10 @@
 """Energy to reach one target validation loss with the tiny GPT, four ways; early stopping, forecast.
 
+The default scenario is the common over-training case early stopping is for: a small training set
+(``train_chars``: the first 30,000 characters of the training split) and a fixed-length run planned for
+about three times the steps the model needs before its validation loss stops improving (it then overfits).
+Validation is always the whole usual validation split.
+
 Variants (same seed, same data, each metered):
 
 - ``fixed``: from scratch, the planned fixed-length run (``planned_steps``). Its energy at the first
@@ -9,8 +14,13 @@ Variants (same seed, same data, each metered):
   decay, so this run keeps the learning rate constant and, once the policy says stop, cools down for
   ``es_cooldown`` x the steps done (warmup-stable-decay). The baseline stays the planned cosine run.
 - ``bf16``: from scratch with CPU bf16 autocast, stopping at the target.
-- ``finetune``: from a pre-trained checkpoint (``pretrain_steps`` of training with another seed; its energy is
-  reported separately), fine-tuned at a lower learning rate until the target.
+- ``finetune``: from a pre-trained checkpoint (``pretrain_steps`` of training with another seed on the rest of
+  the training split, i.e. text the other variants never see; its energy is reported separately), fine-tuned
+  on the small training set at a lower learning rate until the target.
+
+Energy is metered per variant with ``wattwise.track(name, interval=0.25, pids=[os.getpid()])``: this process's
+share of the machine, measured where the sensors allow it (RAPL, NVML) and modelled otherwise; each run's
+``energy`` block says which (from ``run.footprint()``). Comparisons are reported as ratios.
 
 The forecast check: a :class:`RunForecaster` watches the ``fixed`` run per step; its forecast after
 ``forecast_fraction`` of the steps is compared with the final measured energy.
@@ -21,7 +31,7 @@ from __future__ import annotations
 import os
 import platform
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,16 +39,18 @@ from wattwise.footprint import J_PER_KWH
 from wattwise.meter import track
 from wattwise.train.early_stopping import EnergyAwareEarlyStopping
 from wattwise.train.monitor import TrainingMonitor
-from wattwise.train.tinygpt import TinyGPTConfig, TrainSettings, train_tinygpt
+from wattwise.train.tinygpt import CharData, TinyGPTConfig, TrainSettings, shakespeare, train_tinygpt
 
 
 @dataclass
 class CompareSettings:
     """What the comparison runs. :meth:`quick` is a seconds-long version for tests."""
 
-    target_loss: float = 1.9
-    planned_steps: int = 3000
-    pretrain_steps: int = 600
+    target_loss: float = 2.5
+    planned_steps: int = 1500
+    pretrain_steps: int = 150
+    lr: float = 3e-3
+    train_chars: int | None = 30_000  # first characters of the training split used for training; None: all
     finetune_lr: float = 1e-3
     schedule: str = "cosine"
     eval_every: int = 100
@@ -49,7 +61,7 @@ class CompareSettings:
     es_patience: int = 5
     forecast_fraction: float = 0.1
     seed: int = 1337
-    config: TinyGPTConfig | None = None
+    config: TinyGPTConfig | None = field(default_factory=lambda: TinyGPTConfig(n_layer=2))
     batch_size: int = 16
     eval_batches: int = 16
     variants: tuple[str, ...] = ("fixed", "early_stopping", "bf16", "finetune")
@@ -61,6 +73,8 @@ class CompareSettings:
             planned_steps=120,
             pretrain_steps=40,
             eval_every=20,
+            lr=2e-3,
+            train_chars=None,
             config=TinyGPTConfig.tiny(),
             batch_size=8,
             eval_batches=2,
@@ -70,6 +84,7 @@ class CompareSettings:
 def _settings(cs: CompareSettings, **kw: Any) -> TrainSettings:
     base = TrainSettings(
         batch_size=cs.batch_size,
+        lr=cs.lr,
         eval_every=cs.eval_every,
         eval_batches=cs.eval_batches,
         seed=cs.seed,
@@ -89,6 +104,7 @@ def metered_training(
     target_loss: float | None = None,
     early_stopping: EnergyAwareEarlyStopping | dict | None = None,
     out_dir: str | Path | None = None,
+    data: CharData | None = None,
 ) -> dict:
     """Train the tiny GPT inside a metered run; energy, time and the validation curve with energy per eval."""
     # this process's share of the machine (other work on a shared machine is not ours); 0.25 s samples
@@ -122,6 +138,7 @@ def metered_training(
         on_eval=on_eval,
         target_loss=target_loss,
         out_dir=out_dir,
+        data=data,
     )
     seconds = mon.seconds()
     ctx.__exit__(None, None, None)  # the final sample: energy up to the end of training
@@ -138,6 +155,7 @@ def metered_training(
         "stop_reason": res.stop_reason,
         "curve": curve,
         "energy_source": _energy_source(mon),
+        "energy": _energy_method(mon),
     }
     if target_loss is not None or curve:
         out["target"] = _to_target(curve, target_loss)
@@ -157,6 +175,29 @@ def _energy_source(mon: TrainingMonitor) -> str:
             f"{d.domain}: {getattr(d.method, 'value', d.method)} ({d.source})" for d in fp.energy
         )
     return "unknown"
+
+
+def _energy_method(mon: TrainingMonitor) -> dict:
+    """How the run's energy was obtained, from ``run.footprint()``: method per domain, measured share."""
+    fp = mon.footprint
+    if fp is None or not getattr(fp, "energy", None):
+        return {"method": "unknown"}
+    methods = {getattr(d.method, "value", str(d.method)) for d in fp.energy}
+    return {
+        "method": methods.pop() if len(methods) == 1 else "mixed",
+        "measured_share": fp.measured_share,
+        "scope": "this process only (track(pids=[os.getpid()])): its share of a shared machine",
+        "domains": [
+            {
+                "domain": d.domain,
+                "kwh": d.kwh,
+                "method": getattr(d.method, "value", str(d.method)),
+                "source": d.source,
+                "uncertainty": d.uncertainty,
+            }
+            for d in fp.energy
+        ],
+    }
 
 
 def _to_target(curve: list[dict], target: float | None) -> dict | None:
@@ -182,12 +223,19 @@ def compare_training(
     runs: dict[str, dict] = {}
     t0 = time.time()
     work = Path(workdir) if workdir else None
+    full = shakespeare()
+    n = cs.train_chars
+    data = CharData(full.tokenizer, full.train[:n], full.val) if n else full
+    # pre-training text: the rest of the training split (never seen by the other variants)
+    pre_data = CharData(full.tokenizer, full.train[n:], full.val) if n else full
     # one-time costs (corpus encoding, torch start-up) must not be charged to the first variant
-    train_tinygpt(5, cs.config, _settings(cs, eval_every=10**9, eval_batches=1))
+    train_tinygpt(5, cs.config, _settings(cs, eval_every=10**9, eval_batches=1), data=data)
 
     if "fixed" in cs.variants or "early_stopping" in cs.variants:
         say(f"fixed: {cs.planned_steps} steps from scratch")
-        runs["fixed"] = metered_training("tinygpt-fixed", cs.planned_steps, _settings(cs), config=cs.config)
+        runs["fixed"] = metered_training(
+            "tinygpt-fixed", cs.planned_steps, _settings(cs), config=cs.config, data=data
+        )
     if "early_stopping" in cs.variants:
         say("early_stopping: the same planned run with energy-aware early stopping")
         policy = {
@@ -202,6 +250,7 @@ def compare_training(
             _settings(cs, schedule=cs.es_schedule, cooldown=cs.es_cooldown),
             config=cs.config,
             early_stopping=policy,
+            data=data,
         )
     if "bf16" in cs.variants:
         say("bf16: from scratch with bf16 autocast until the target")
@@ -211,6 +260,7 @@ def compare_training(
             _settings(cs, bf16=True),
             config=cs.config,
             target_loss=cs.target_loss,
+            data=data,
         )
     if "finetune" in cs.variants:
         import tempfile
@@ -224,6 +274,7 @@ def compare_training(
                 _settings(cs, seed=cs.seed + 1),
                 config=cs.config,
                 out_dir=pre_dir,
+                data=pre_data,
             )
             runs["pretrain"] = pre
             say("finetune: from the pre-trained checkpoint until the target")
@@ -233,6 +284,7 @@ def compare_training(
                 _settings(cs, lr=cs.finetune_lr, warmup=10),
                 init_from=pre["checkpoint"],
                 target_loss=cs.target_loss,
+                data=data,
             )
 
     for r in runs.values():
@@ -244,11 +296,26 @@ def compare_training(
         "settings": {k: v for k, v in asdict(cs).items() if k != "config"},
         "model_config": asdict(cs.config or TinyGPTConfig()),
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        "data": {
+            "train_chars": len(data.train),
+            "val_chars": len(data.val),
+            "pretrain_chars": len(pre_data.train) if "finetune" in cs.variants else None,
+            "note": "validation: the whole usual validation split (last 10 % of Tiny Shakespeare)",
+        },
         "seconds_total": None,
+        "energy_measurement": _measurement(runs),
         "energy_to_target_kwh": _energy_to_target(runs),
+        "energy_to_target_vs_scratch": _ratios(_energy_to_target(runs)),
     }
     if "fixed" in runs and "early_stopping" in runs:
         result["early_stopping"] = _es_summary(runs["fixed"], runs["early_stopping"])
+        result["early_stopping"]["policy"] = {
+            "window": cs.es_window,
+            "min_rate_fraction": cs.es_min_rate_fraction,
+            "patience": cs.es_patience,
+            "cooldown": cs.es_cooldown,
+            "chosen": "fixed before the run (the settings of the first bench), not tuned on the evaluated run",
+        }
     if "fixed" in runs:
         result["forecast"] = _forecast_summary(runs["fixed"], cs.forecast_fraction)
     for r in runs.values():
@@ -257,6 +324,32 @@ def compare_training(
     result["runs"] = runs
     result["seconds_total"] = time.time() - t0
     return result
+
+
+def _measurement(runs: dict[str, dict]) -> dict:
+    methods = {r["energy"].get("method", "unknown") for r in runs.values() if "energy" in r}
+    method = methods.pop() if len(methods) == 1 else "mixed"
+    note = (
+        "modelled energy (no energy counters on this machine): absolute figures are model outputs; "
+        "compare variants by the ratios"
+        if method == "modelled"
+        else "energy as metered; compare variants by the ratios"
+    )
+    sources = sorted(
+        {f"{d['domain']}: {d['method']} ({d['source']})" for r in runs.values() for d in
+         r.get("energy", {}).get("domains", [])}
+    )
+    return {
+        "method": method,
+        "meter": "wattwise.track(name, interval=0.25, pids=[os.getpid()]) per variant",
+        "sources": sources,
+        "note": note,
+    }
+
+
+def _ratios(e: dict[str, float | None]) -> dict[str, float | None]:
+    base = e.get("scratch_fp32")
+    return {k: (v / base if v is not None and base else None) for k, v in e.items()}
 
 
 def _energy_to_target(runs: dict[str, dict]) -> dict[str, float | None]:
@@ -278,15 +371,21 @@ def _energy_to_target(runs: dict[str, dict]) -> dict[str, float | None]:
 def _es_summary(fixed: dict, es: dict) -> dict:
     saved = 1 - es["energy_kwh"] / fixed["energy_kwh"] if fixed["energy_kwh"] > 0 else 0.0
     worse = es["final_val_loss"] / fixed["final_val_loss"] - 1
+    fixed_best = fixed["best_val_loss"]
     return {
         "fixed_energy_kwh": fixed["energy_kwh"],
         "early_stopping_energy_kwh": es["energy_kwh"],
+        "energy_ratio": es["energy_kwh"] / fixed["energy_kwh"] if fixed["energy_kwh"] > 0 else None,
         "saved_fraction": saved,
         "fixed_final_val_loss": fixed["final_val_loss"],
         "early_stopping_final_val_loss": es["final_val_loss"],
         "val_loss_worse_fraction": worse,
+        "fixed_best_val_loss": fixed_best,
+        "fixed_best_at_step": min(fixed["curve"], key=lambda r: r["val_loss"])["step"] if fixed["curve"] else None,
+        "val_loss_worse_than_fixed_best_fraction": es["final_val_loss"] / fixed_best - 1,
         "stop_step": es["steps_done"],
         "reason": es["stop_reason"],
+
         "target_saved_at_least_30pct": saved >= 0.30,
         "target_worse_at_most_1pct": worse <= 0.01,
     }
