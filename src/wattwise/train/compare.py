@@ -30,10 +30,13 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from wattwise.footprint import J_PER_KWH
 from wattwise.meter import track
@@ -65,6 +68,7 @@ class CompareSettings:
     batch_size: int = 16
     eval_batches: int = 16
     variants: tuple[str, ...] = ("fixed", "early_stopping", "bf16", "finetune")
+    repeats: int = 3  # every variant this many times; energy figures are medians (see compare_training)
 
     @classmethod
     def quick(cls) -> CompareSettings:
@@ -78,6 +82,7 @@ class CompareSettings:
             config=TinyGPTConfig.tiny(),
             batch_size=8,
             eval_batches=2,
+            repeats=1,
         )
 
 
@@ -112,6 +117,8 @@ def metered_training(
     run = ctx.__enter__()
     mon = TrainingMonitor(name, run=run, total_steps=steps, early_stopping=early_stopping)
     mon.start()
+    proc = psutil.Process()
+    cpu0 = sum(proc.cpu_times()[:2])
     curve: list[dict] = []
 
     def on_step(step: int, loss: float, tokens: int) -> bool:
@@ -123,6 +130,7 @@ def metered_training(
                 "step": step,
                 "val_loss": val,
                 "energy_kwh": mon.energy_j() / J_PER_KWH,
+                "cpu_seconds": sum(proc.cpu_times()[:2]) - cpu0,
                 "seconds": mon.seconds(),
             }
         )
@@ -141,6 +149,7 @@ def metered_training(
         data=data,
     )
     seconds = mon.seconds()
+    cpu_seconds = sum(proc.cpu_times()[:2]) - cpu0
     ctx.__exit__(None, None, None)  # the final sample: energy up to the end of training
     energy = mon.energy_j()
     mon.close()
@@ -149,6 +158,7 @@ def metered_training(
         "steps_planned": steps,
         "steps_done": res.steps_done,
         "energy_kwh": energy / J_PER_KWH,
+        "cpu_seconds": cpu_seconds,
         "seconds": seconds,
         "final_val_loss": res.final_val_loss,
         "best_val_loss": res.best_val_loss,
@@ -209,6 +219,7 @@ def _to_target(curve: list[dict], target: float | None) -> dict | None:
                 "reached": True,
                 "step": row["step"],
                 "energy_kwh": row["energy_kwh"],
+                "cpu_seconds": row["cpu_seconds"],
                 "seconds": row["seconds"],
             }
     return {"reached": False}
@@ -217,10 +228,15 @@ def _to_target(curve: list[dict], target: float | None) -> dict | None:
 def compare_training(
     cs: CompareSettings | None = None, *, progress: Any = None, workdir: str | Path | None = None
 ) -> dict:
-    """Run the comparison and return a JSON-ready dict (see the module docstring)."""
+    """Run the comparison ``cs.repeats`` times and return a JSON-ready dict (see the module docstring).
+
+    Each repeat runs every variant in turn, so a change in the machine's load affects the variants of a
+    repeat alike; figures are medians over the repeats of the per-repeat figures (ratios are paired within
+    a repeat). The validation curves are deterministic (same seed, one thread): those of the first repeat
+    are kept in ``runs``.
+    """
     cs = cs or CompareSettings()
     say = progress or (lambda msg: None)
-    runs: dict[str, dict] = {}
     t0 = time.time()
     work = Path(workdir) if workdir else None
     full = shakespeare()
@@ -230,6 +246,59 @@ def compare_training(
     pre_data = CharData(full.tokenizer, full.train[n:], full.val) if n else full
     # one-time costs (corpus encoding, torch start-up) must not be charged to the first variant
     train_tinygpt(5, cs.config, _settings(cs, eval_every=10**9, eval_batches=1), data=data)
+    repeats = [
+        _one_repeat(cs, data, pre_data, work, lambda m, k=k: say(f"[{k + 1}/{cs.repeats}] {m}"))
+        for k in range(max(1, cs.repeats))
+    ]
+    runs = repeats[0]
+
+    result: dict[str, Any] = {
+        "what": "energy to reach a target validation loss with the tiny GPT (wattwise.train.compare)",
+        "settings": {k: v for k, v in asdict(cs).items() if k != "config"},
+        "model_config": asdict(cs.config or TinyGPTConfig()),
+        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        "data": {
+            "train_chars": len(data.train),
+            "val_chars": len(data.val),
+            "pretrain_chars": len(pre_data.train) if "finetune" in cs.variants else None,
+            "note": "validation: the whole usual validation split (last 10 % of Tiny Shakespeare)",
+        },
+        "seconds_total": None,
+        "repeats": len(repeats),
+        "energy_measurement": _measurement(runs),
+        "energy_to_target_kwh": _median_dict([_energy_to_target(r) for r in repeats]),
+        "energy_to_target_vs_scratch": _median_dict([_ratios(_energy_to_target(r)) for r in repeats]),
+        "energy_to_target_kwh_per_repeat": [_energy_to_target(r) for r in repeats],
+        "cpu_seconds_to_target": _median_dict([_energy_to_target(r, "cpu_seconds") for r in repeats]),
+    }
+    if "fixed" in runs and "early_stopping" in runs:
+        result["early_stopping"] = _es_over_repeats(repeats)
+        result["early_stopping"]["policy"] = {
+            "window": cs.es_window,
+            "min_rate_fraction": cs.es_min_rate_fraction,
+            "patience": cs.es_patience,
+            "cooldown": cs.es_cooldown,
+            "chosen": "fixed before the run (the settings of the first bench), not tuned on the evaluated run",
+        }
+    if "fixed" in runs:
+        result["forecast"] = _forecast_over_repeats(repeats, cs.forecast_fraction)
+    for rr in repeats:
+        for r in rr.values():
+            r.pop("_forecaster", None)
+            r.pop("checkpoint", None)
+    result["runs"] = runs
+    result["runs_per_repeat"] = [
+        {name: {k: r[k] for k in ("steps_done", "energy_kwh", "cpu_seconds", "seconds", "final_val_loss")}
+         for name, r in rr.items()}
+        for rr in repeats
+    ]
+    result["seconds_total"] = time.time() - t0
+    return result
+
+
+def _one_repeat(cs: CompareSettings, data: CharData, pre_data: CharData, work: Path | None, say: Any) -> dict:
+    """Every variant once; the runs by variant name."""
+    runs: dict[str, dict] = {}
 
     if "fixed" in cs.variants or "early_stopping" in cs.variants:
         say(f"fixed: {cs.planned_steps} steps from scratch")
@@ -290,40 +359,49 @@ def compare_training(
     for r in runs.values():
         if r.get("target") is None and r.get("curve"):
             r["target"] = _to_target(r["curve"], cs.target_loss)
+    return runs
 
-    result: dict[str, Any] = {
-        "what": "energy to reach a target validation loss with the tiny GPT (wattwise.train.compare)",
-        "settings": {k: v for k, v in asdict(cs).items() if k != "config"},
-        "model_config": asdict(cs.config or TinyGPTConfig()),
-        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
-        "data": {
-            "train_chars": len(data.train),
-            "val_chars": len(data.val),
-            "pretrain_chars": len(pre_data.train) if "finetune" in cs.variants else None,
-            "note": "validation: the whole usual validation split (last 10 % of Tiny Shakespeare)",
-        },
-        "seconds_total": None,
-        "energy_measurement": _measurement(runs),
-        "energy_to_target_kwh": _energy_to_target(runs),
-        "energy_to_target_vs_scratch": _ratios(_energy_to_target(runs)),
-    }
-    if "fixed" in runs and "early_stopping" in runs:
-        result["early_stopping"] = _es_summary(runs["fixed"], runs["early_stopping"])
-        result["early_stopping"]["policy"] = {
-            "window": cs.es_window,
-            "min_rate_fraction": cs.es_min_rate_fraction,
-            "patience": cs.es_patience,
-            "cooldown": cs.es_cooldown,
-            "chosen": "fixed before the run (the settings of the first bench), not tuned on the evaluated run",
-        }
-    if "fixed" in runs:
-        result["forecast"] = _forecast_summary(runs["fixed"], cs.forecast_fraction)
-    for r in runs.values():
-        r.pop("_forecaster", None)
-        r.pop("checkpoint", None)
-    result["runs"] = runs
-    result["seconds_total"] = time.time() - t0
-    return result
+
+def _median(xs: list[float | None]) -> float | None:
+    return None if not xs or any(x is None for x in xs) else float(statistics.median(xs))  # type: ignore[arg-type]
+
+
+def _median_dict(rows: list[dict]) -> dict:
+    return {k: _median([r.get(k) for r in rows]) for k in rows[0]} if rows else {}
+
+
+def _es_over_repeats(repeats: list[dict[str, dict]]) -> dict:
+    """The early-stopping comparison: losses and steps (deterministic) of the first repeat, energy medians."""
+    per = [_es_summary(r["fixed"], r["early_stopping"]) for r in repeats]
+    out = dict(per[0])
+    for key in ("fixed_energy_kwh", "early_stopping_energy_kwh", "energy_ratio", "cpu_seconds_ratio"):
+        out[key] = _median([p[key] for p in per])
+    ratio = out["energy_ratio"]
+    out["saved_fraction"] = 1 - ratio if ratio is not None else 0.0
+    out["saved_fraction_per_repeat"] = [p["saved_fraction"] for p in per]
+    cpu = out["cpu_seconds_ratio"]
+    out["cpu_seconds_saved_fraction"] = 1 - cpu if cpu is not None else None
+    out["target_saved_at_least_30pct"] = out["saved_fraction"] >= 0.30
+    out["losses_identical_across_repeats"] = all(
+        (p["fixed_final_val_loss"], p["early_stopping_final_val_loss"], p["stop_step"])
+        == (per[0]["fixed_final_val_loss"], per[0]["early_stopping_final_val_loss"], per[0]["stop_step"])
+        for p in per
+    )
+    return out
+
+
+def _forecast_over_repeats(repeats: list[dict[str, dict]], fraction: float) -> dict:
+    per = [_forecast_summary(r["fixed"], fraction) for r in repeats]
+    if not per[0].get("at_step"):
+        return per[0]
+    out = dict(per[0])
+    errs = [p.get("error_fraction") for p in per]
+    out["error_fraction_first_repeat"] = out["error_fraction"]
+    out["error_fraction"] = _median(errs)
+    out["error_fraction_per_repeat"] = errs
+    out["within_10pct"] = out["error_fraction"] is not None and abs(out["error_fraction"]) <= 0.10
+    out["final_inside_interval_per_repeat"] = [p.get("final_inside_interval") for p in per]
+    return out
 
 
 def _measurement(runs: dict[str, dict]) -> dict:
@@ -352,10 +430,10 @@ def _ratios(e: dict[str, float | None]) -> dict[str, float | None]:
     return {k: (v / base if v is not None and base else None) for k, v in e.items()}
 
 
-def _energy_to_target(runs: dict[str, dict]) -> dict[str, float | None]:
+def _energy_to_target(runs: dict[str, dict], key: str = "energy_kwh") -> dict[str, float | None]:
     def e(name: str) -> float | None:
         t = (runs.get(name) or {}).get("target") or {}
-        return t.get("energy_kwh") if t.get("reached") else None
+        return t.get(key) if t.get("reached") else None
 
     out = {
         "scratch_fp32": e("fixed"),
@@ -364,7 +442,7 @@ def _energy_to_target(runs: dict[str, dict]) -> dict[str, float | None]:
         "early_stopping": e("early_stopping"),
     }
     if out["finetune"] is not None and "pretrain" in runs:
-        out["finetune_plus_pretrain"] = out["finetune"] + runs["pretrain"]["energy_kwh"]
+        out["finetune_plus_pretrain"] = out["finetune"] + runs["pretrain"][key]
     return out
 
 
@@ -376,6 +454,7 @@ def _es_summary(fixed: dict, es: dict) -> dict:
         "fixed_energy_kwh": fixed["energy_kwh"],
         "early_stopping_energy_kwh": es["energy_kwh"],
         "energy_ratio": es["energy_kwh"] / fixed["energy_kwh"] if fixed["energy_kwh"] > 0 else None,
+        "cpu_seconds_ratio": es["cpu_seconds"] / fixed["cpu_seconds"] if fixed["cpu_seconds"] > 0 else None,
         "saved_fraction": saved,
         "fixed_final_val_loss": fixed["final_val_loss"],
         "early_stopping_final_val_loss": es["final_val_loss"],
