@@ -1,8 +1,11 @@
 """Benchmark: energy to a target validation loss with the tiny GPT (scratch, fine-tune, bf16, early stopping),
 plus the forecast check. Writes bench/results/training.json.
 
-    PYTHONPATH=src python bench/training.py            # full (tens of CPU minutes on 2 cores)
+    PYTHONPATH=src python bench/training.py            # full: 3 repeats, ~3-4 min each on the 2-core VM
     PYTHONPATH=src python bench/training.py --quick    # seconds, a very small model (smoke test)
+
+The default scenario (see wattwise.train.compare): a 2-layer tiny GPT trained on the first 30,000 characters
+of the training split, a fixed 1,500-step cosine run planned for ~3x the steps it needs before it overfits.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--steps", type=int, default=None, help="planned steps of the fixed-length run")
     ap.add_argument("--target", type=float, default=None)
+    ap.add_argument("--repeats", type=int, default=None, help="repeats of every variant (medians)")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "training.json")
     args = ap.parse_args(argv)
     cs = CompareSettings.quick() if args.quick else CompareSettings()
@@ -27,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
         cs.planned_steps = args.steps
     if args.target:
         cs.target_loss = args.target
+    if args.repeats:
+        cs.repeats = args.repeats
     result = compare_training(cs, progress=lambda m: print(m, file=sys.stderr, flush=True))
     result["command"] = "PYTHONPATH=src python bench/training.py" + (" --quick" if args.quick else "")
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -98,3 +98,17 @@ def test_pretrained_is_trained_once_then_cached(tmp_path) -> None:
     model2, _, path2 = pretrained_tinygpt(steps=3, cache=tmp_path)
     assert path2 == path and path.stat().st_mtime_ns == mtime
     assert tok.vocab_size == 65 and model2.num_params() == model.num_params()
+
+
+def test_demo_workload_phases_and_counters(tmp_path) -> None:
+    import wattwise
+    from wattwise.store import open_store
+    from wattwise.train.tinygpt import demo_workload
+
+    store = tmp_path / "s.sqlite"
+    with wattwise.track("demo-test", interval=0.25, store=store) as run:
+        what = demo_workload(run, 1.5, config=TinyGPTConfig.tiny())
+    assert what.startswith("tiny GPT (") and "validation loss" in what
+    assert [p.name for p in open_store(store).phases(run.id)] == ["train", "eval"]
+    counters = run.counters()
+    assert counters["steps"] >= 5 and counters["tokens"] > counters["steps"] * 32

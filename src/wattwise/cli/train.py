@@ -133,9 +133,11 @@ def train_tinygpt_cmd(
 
 
 def compare_training_cmd(
-    target: float = typer.Option(1.9, "--target", help="target validation loss"),
-    steps: int = typer.Option(3000, "--steps", help="planned steps of the fixed-length run"),
-    pretrain_steps: int = typer.Option(600, "--pretrain-steps", help="steps of the pre-trained checkpoint"),
+    target: float = typer.Option(None, "--target", help="target validation loss (default 2.5)"),
+    steps: int = typer.Option(None, "--steps", help="planned steps of the fixed-length run (default 1500)"),
+    pretrain_steps: int = typer.Option(
+        None, "--pretrain-steps", help="steps of the pre-trained checkpoint (default 150)"
+    ),
     quick: bool = typer.Option(False, "--quick", help="seconds-long version with a very small model"),
     variants: str = typer.Option("fixed,early_stopping,bf16,finetune", "--variants", help="comma-separated"),
     out: Path = typer.Option(None, "--out", help="write the JSON result here"),
@@ -152,15 +154,13 @@ def compare_training_cmd(
             from wattwise.errors import unknown
 
             raise unknown("variant", v, list(known))
-    _positive("target", target)
-    if steps < 1 or pretrain_steps < 1:
+    if target is not None:
+        _positive("target", target)
+    if (steps is not None and steps < 1) or (pretrain_steps is not None and pretrain_steps < 1):
         raise WattwiseError("--steps and --pretrain-steps must be at least 1")
-    cs = (
-        CompareSettings.quick()
-        if quick
-        else CompareSettings(target_loss=target, planned_steps=steps, pretrain_steps=pretrain_steps)
-    )
-    cs = replace(cs, variants=chosen)
+    cs = CompareSettings.quick() if quick else CompareSettings()
+    given = {"target_loss": target, "planned_steps": steps, "pretrain_steps": pretrain_steps}
+    cs = replace(cs, variants=chosen, **{k: v for k, v in given.items() if v is not None})
     result = compare_training(cs, progress=lambda m: console.print(f"[dim]{m}[/]"))
     _print_result(result)
     if out is not None:

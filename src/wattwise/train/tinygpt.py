@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn as nn
@@ -283,7 +284,7 @@ class TrainSettings:
     warmup: int = 50
     weight_decay: float = 0.1
     grad_clip: float = 1.0
-    eval_every: int = 100
+    eval_every: int = 100  # 0: no evaluations (not even after the last step)
     eval_batches: int = 16
     eval_batch_size: int = 32
     seed: int = 1337
@@ -477,6 +478,10 @@ def train_tinygpt(
             if hook(step, lv, tokens_per_step):
                 result.stop_reason = f"stopped by {_name(hook)} at step {step}"
                 stop = True
+        if st.eval_every <= 0:  # no evaluations at all (the caller evaluates)
+            if stop:
+                break
+            continue
         due = step % st.eval_every == 0 and not cooldown
         if (stop or due or step == steps or step == cooldown.get("end")) and (do_eval(step) or stop):
             stop = True
@@ -495,6 +500,38 @@ def train_tinygpt(
 
 def _name(hook: object) -> str:
     return getattr(hook, "name", None) or getattr(hook, "__qualname__", None) or type(hook).__name__
+
+
+# ----------------------------------------------------------------------------------------------- demo
+def demo_workload(run: Any, seconds: float, *, config: TinyGPTConfig | None = None) -> str:
+    """The ``make demo`` workload: train the tiny GPT for about ``seconds``, then evaluate it, under ``run``.
+
+    Training (constant learning rate after the warm-up, since the length is a time budget) runs inside
+    ``run.phase("train")`` with ``run.step(tokens=...)`` per step; the validation loss is computed inside
+    ``run.phase("eval")`` with ``run.add(tokens=...)``. Returns a one-line description of what ran.
+    """
+    st = TrainSettings(eval_every=0, schedule="constant")
+    data = shakespeare()  # encode the corpus first: the time budget is for training
+    end: list[float] = []  # set at the first step (start-up and the first, slower step are not counted)
+
+    def on_step(step: int, loss: float, tokens: int) -> bool:
+        run.step(tokens=tokens)
+        now = time.monotonic()
+        if not end:
+            end.append(now + max(0.0, seconds))
+        return now >= end[0]
+
+    on_step.name = "the demo's time budget"  # type: ignore[attr-defined]
+    with run.phase("train"):
+        res = train_tinygpt(10**9, config, st, data=data, on_step=on_step)
+    model = res.model
+    with run.phase("eval"):
+        val = evaluate(model, data.val, batches=st.eval_batches, batch_size=st.eval_batch_size)
+        run.add(tokens=st.eval_batches * st.eval_batch_size * model.config.block_size)
+    return (
+        f"tiny GPT ({model.num_params() / 1e6:.2f} M params) on Tiny Shakespeare, {res.steps_done} steps "
+        f"({res.tokens:,} tokens) in {res.seconds:.0f} s, validation loss {val:.2f}"
+    )
 
 
 # ---------------------------------------------------------------------------------------- checkpoints
