@@ -17,6 +17,7 @@ from wattwise.errors import WattwiseError
 
 COMMAND_MODULES = [
     "wattwise.cli.measure",
+    "wattwise.cli.reduce",
 ]
 
 app = typer.Typer(
