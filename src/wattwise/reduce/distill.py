@@ -119,7 +119,7 @@ def distill_encoder(
             loss.backward()
             opt.step()
             sched.step()
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             if tick:
                 tick(len(idx))
     student.eval()
@@ -184,7 +184,7 @@ def distill_lm(
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         if tick:
             tick(1)
     student.eval()
