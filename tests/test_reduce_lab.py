@@ -54,7 +54,7 @@ def test_encoder_lab_end_to_end(model_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     res = run_lab(str(model_dir), ["ort-int8", "prune-layer", "distill+prune-structured+ort-int8"], out,
                   LabOptions(**{**FAST.__dict__, "max_quality_drop": 100.0}))
-    assert [v.name for v in res.variants][0] == "fp32"  # the baseline is always added first
+    assert res.variants[0].name == "fp32"  # the baseline is always added first
     assert all(v.ok for v in res.variants), [v.error for v in res.variants]
     for v in res.variants:
         assert v.energy_j_per_1k > 0 and v.energy_method in ("measured", "modelled")
