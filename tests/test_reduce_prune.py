@@ -71,3 +71,17 @@ def test_restore_shapes_round_trip() -> None:
         a = lm.model(input_ids=ids).last_hidden_state
         b = fresh(input_ids=ids).last_hidden_state
     assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_structured_variant_reloads_from_disk(tmp_path) -> None:
+    from wattwise.reduce.models import load_variant
+
+    lm = tiny_encoder()
+    prune.structured(lm.model, heads=0.5, ffn=0.5)
+    lm.model.save_pretrained(tmp_path)
+    lm.tokenizer.save_pretrained(tmp_path)
+    again = load_variant(tmp_path)
+    ids = _ids()
+    with torch.no_grad():
+        assert torch.allclose(lm.model(input_ids=ids).last_hidden_state,
+                              again.model(input_ids=ids).last_hidden_state, atol=1e-5)

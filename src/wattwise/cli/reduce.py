@@ -91,6 +91,12 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         quick: Annotated[bool, typer.Option(help="a short list of the usually best variants")] = False,
+        all_variants: Annotated[
+            bool, typer.Option("--all", help="every technique, distillation and chains included (slow)")
+        ] = False,
+        distill_texts: Annotated[
+            int | None, typer.Option(help="use only the first N unlabelled sentences for distillation")
+        ] = None,
         out: Annotated[
             Path, typer.Option("--out", "-o", help="folder for variants, manifest, results, plots")
         ] = Path("reduce-out"),
@@ -130,13 +136,16 @@ def register(app: typer.Typer) -> None:
             return
         if repeats < 1:
             raise WattwiseError("--repeats must be >= 1")
-        names = [v.strip() for v in variants.split(",")] if variants else (labmod.QUICK if quick else None)
+        names = [v.strip() for v in variants.split(",")] if variants else None
+        if names is None and (quick or all_variants):
+            names = labmod.QUICK if quick else labmod.ENCODER_ALL
         opts = labmod.LabOptions(
             prune_amount=prune_amount,
             structured_heads=heads,
             structured_ffn=ffn,
             distill_layers=distill_layers,
             distill_epochs=distill_epochs,
+            distill_texts=distill_texts,
             distill_text_path=distill_text,
             selective_keep=keep_fp32,
             max_quality_drop=max_quality_drop,

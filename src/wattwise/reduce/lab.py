@@ -43,16 +43,18 @@ STEPS: dict[str, tuple[int, str]] = {
 }
 ONNX_STEPS = {"onnx", "ort-fused", "ort-int8", "ort-int8-selective"}
 
-ENCODER_DEFAULT = [
+ENCODER_ALL = [
     "fp32",
     "bf16",
     "torch-int8-legacy",
     "torchao-int8-dynamic",
     "torchao-int8-weight",
+    "torchao-int4-weight",
     "prune-layer",
     "prune-global",
     "prune-2:4",
     "prune-structured",
+    "compile",
     "ort-fused",
     "ort-int8",
     "ort-int8-selective",
@@ -60,7 +62,19 @@ ENCODER_DEFAULT = [
     "distill+ort-int8",
     "distill+prune-structured+ort-int8",
 ]
-QUICK = ["fp32", "bf16", "ort-fused", "ort-int8", "ort-int8-selective", "distill+ort-int8"]
+#: default: the variants that finish in minutes on a laptop CPU (distillation and eager torchao take longer)
+ENCODER_DEFAULT = [
+    "fp32",
+    "bf16",
+    "torch-int8-legacy",
+    "prune-layer",
+    "prune-structured",
+    "ort-fused",
+    "ort-int8",
+    "ort-int8-selective",
+]
+LM_DEFAULT = ["fp32", "bf16", "prune-structured", "ort-fused", "ort-int8", "distill"]
+QUICK = ["fp32", "bf16", "ort-fused", "ort-int8", "ort-int8-selective"]
 
 
 @dataclass
@@ -565,15 +579,9 @@ def run_lab(
     if opts.max_quality_drop < 0:
         raise WattwiseError("--max-quality-drop must be >= 0")
     base = model if isinstance(model, LoadedModel) else load(str(model), kind)
-    names = (
-        list(variants)
-        if variants
-        else (
-            ENCODER_DEFAULT
-            if base.kind == "encoder"
-            else ["fp32", "bf16", "prune-structured", "ort-fused", "ort-int8", "distill"]
-        )
-    )
+    for spec in variants or []:
+        parse_variant(spec)  # reject bad chains before loading anything
+    names = list(variants) if variants else (ENCODER_DEFAULT if base.kind == "encoder" else LM_DEFAULT)
     names = list(dict.fromkeys(n.strip() for n in names if n.strip()))
     parsed = {n: parse_variant(n) for n in names}  # all errors before any work
     base_names = [n for n, s in parsed.items() if not s]

@@ -176,3 +176,34 @@ def count_params(model: Any, nonzero: bool = False) -> int:
 
 
 TINY = {"tiny-bert": tiny_encoder, "tiny-gpt2": tiny_causal_lm}
+
+
+def load_variant(folder: str | Path, kind: str | None = None) -> LoadedModel:
+    """Load a torch variant written by the lab, structurally pruned ones included (their smaller matrices
+    do not fit ``from_pretrained``: the model is built from its config and shrunk to the saved shapes)."""
+    _offline()
+    p = Path(folder)
+    if (p / "model.onnx").exists():
+        raise WattwiseError(f"{p} holds an ONNX variant", "run it with onnxruntime (model.onnx)")
+    try:
+        return load(str(p), kind)
+    except (WattwiseError, RuntimeError):
+        pass
+    from safetensors.torch import load_file
+    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
+
+    from wattwise.reduce.prune import restore_shapes
+
+    files = sorted(p.glob("*.safetensors"))
+    if not files:
+        raise WattwiseError(f"no safetensors weights in {p}")
+    config = AutoConfig.from_pretrained(p, local_files_only=True)
+    kind = kind or detect_kind(config)
+    cls = AutoModelForCausalLM if kind == "causal-lm" else AutoModel
+    model = cls.from_config(config)
+    state: dict = {}
+    for f in files:
+        state.update(load_file(str(f)))
+    restore_shapes(model, state)
+    tok = AutoTokenizer.from_pretrained(p, local_files_only=True)
+    return LoadedModel(kind, model.eval(), tok, str(p), p.name)
