@@ -278,7 +278,7 @@ def resolve_intensity(opts: LabOptions) -> dict[str, Any]:
 
             it = grid.intensity(opts.location)
             return {"g_per_kwh": it.g_per_kwh, "source": it.source, "location": opts.location}
-        except ImportError as exc:
+        except (ImportError, AttributeError) as exc:
             raise WattwiseError(
                 f"cannot resolve location {opts.location!r}: no grid data in this install",
                 "give --intensity G_PER_KWH instead",

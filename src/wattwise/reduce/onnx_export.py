@@ -135,13 +135,19 @@ def quantize_int8(
     """ONNX Runtime dynamic int8 (int8 weights, activations quantized at run time; per-channel weights by
     default). ``keep_fp32``: torch module names whose MatMuls stay in fp32 (selective quantization)."""
     _require_onnx()
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     exclude = nodes_for_modules(src, keep_fp32) if keep_fp32 else []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         quantize_dynamic(
-            str(src), str(dst), weight_type=QuantType.QInt8, per_channel=per_channel, nodes_to_exclude=exclude
+            str(src),
+            str(dst),
+            weight_type=QuantType.QInt8,
+            per_channel=per_channel,
+            nodes_to_exclude=exclude,
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
     return {
         "technique": "ort-dynamic-int8",
@@ -160,6 +166,8 @@ def session(path: Path, threads: int | None = None) -> Any:
     so.intra_op_num_threads = threads or torch.get_num_threads()
     so.inter_op_num_threads = 1
     so.log_severity_level = 3
+    # no busy-waiting between ops: spinning threads burn energy (and CPU time) without doing work
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
 
 
