@@ -111,7 +111,9 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option(help="CSV sentence1,sentence2,score (default STS-B dev)")
         ] = None,
         distill_text: Annotated[str | None, typer.Option(help="unlabelled text, one sentence a line")] = None,
-        distill_layers: Annotated[int, typer.Option(help="student layers")] = 3,
+        distill_layers: Annotated[
+            int | None, typer.Option(help="student layers (default: one fewer than the teacher)")
+        ] = None,
         distill_epochs: Annotated[int, typer.Option(help="distillation epochs")] = 1,
         prune_amount: Annotated[
             float, typer.Option(help="share of weights zeroed by magnitude pruning")

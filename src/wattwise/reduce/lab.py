@@ -84,7 +84,7 @@ class LabOptions:
     prune_amount: float = 0.3
     structured_heads: float = 0.25
     structured_ffn: float = 0.25
-    distill_layers: int = 3
+    distill_layers: int | None = None  # None: one layer fewer than the teacher
     distill_epochs: int = 1
     distill_lr: float = 1e-4
     distill_texts: int | None = None
@@ -396,7 +396,10 @@ def _distill(ctx: _Context) -> tuple[Any, dict[str, Any]]:
     from wattwise.reduce import data, distill
 
     o = ctx.opts
-    key = (o.distill_layers, o.distill_epochs, o.distill_lr, o.distill_texts, o.distill_text_path)
+    from wattwise.reduce.prune import _blocks
+
+    n_layers = o.distill_layers or max(1, len(_blocks(ctx.base.model)[1]) - 1)
+    key = (n_layers, o.distill_epochs, o.distill_lr, o.distill_texts, o.distill_text_path)
     if key in ctx.students:
         import copy
 
@@ -404,13 +407,11 @@ def _distill(ctx: _Context) -> tuple[Any, dict[str, Any]]:
         return copy.deepcopy(student), dict(info, reused=True)
     if ctx.base.kind == "encoder":
         texts, src = data.unlabelled_sentences(o.distill_text_path, o.distill_texts)
-        with ctx.progress.task(
-            f"distil {o.distill_layers}-layer student", o.distill_epochs * len(texts)
-        ) as t:
+        with ctx.progress.task(f"distil {n_layers}-layer student", o.distill_epochs * len(texts)) as t:
             student, info = distill.distill_encoder(
                 ctx.base,
                 texts,
-                layers=o.distill_layers,
+                layers=n_layers,
                 epochs=o.distill_epochs,
                 lr=o.distill_lr,
                 seed=o.seed,
@@ -424,7 +425,7 @@ def _distill(ctx: _Context) -> tuple[Any, dict[str, Any]]:
             student, info = distill.distill_lm(
                 ctx.base,
                 train[:200_000],
-                layers=o.distill_layers,
+                layers=n_layers,
                 steps=o.lm_distill_steps,
                 seed=o.seed,
                 tick=t,
