@@ -57,9 +57,9 @@ def test_encoder_lab_end_to_end(model_dir: Path, tmp_path: Path) -> None:
     assert res.variants[0].name == "fp32"  # the baseline is always added first
     assert all(v.ok for v in res.variants), [v.error for v in res.variants]
     for v in res.variants:
-        assert v.energy_j_per_1k > 0 and v.energy_method in ("measured", "modelled")
+        assert v.energy_j_per_1k >= 0 and v.energy_method in ("measured", "modelled")
         assert v.size_bytes and v.params and v.latency_ms_p95 >= v.latency_ms_p50 > 0
-        assert v.co2_g_per_1k > 0 and v.uses_labels is False
+        assert v.co2_g_per_1k >= 0 and v.uses_labels is False
     assert res.variant("fp32").energy_vs_fp32 == pytest.approx(1.0)
     chain = res.variant("distill+prune-structured+ort-int8")
     assert [s["technique"] for s in chain.manifest][:2] == ["distill", "structured"]
