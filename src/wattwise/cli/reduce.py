@@ -19,6 +19,12 @@ def _fmt(x: float | None, nd: int = 2) -> str:
     return "—" if x is None else f"{x:,.{nd}f}"
 
 
+def _console() -> Console:
+    """A console wide enough for the tables when output is not a terminal (files, CI logs)."""
+    c = Console()
+    return c if c.is_terminal else Console(width=200)
+
+
 def table(lab: Any) -> Table:
     """A rich table of a lab result."""
     q = "Spearman" if lab.metric == "spearman_x100" else "ppl"
@@ -131,7 +137,7 @@ def register(app: typer.Typer) -> None:
         """Compress a model every requested way and measure quality, size, latency and energy of each."""
         from wattwise.reduce import lab as labmod
 
-        console = Console()
+        console = _console()
         if list_techniques:
             for name, (stage, desc) in labmod.STEPS.items():
                 console.print(f"[bold]{name}[/] (stage {stage}): {desc}")
@@ -194,7 +200,7 @@ def register(app: typer.Typer) -> None:
             raise WattwiseError(f"--batch-sizes must be integers, got {batch_sizes!r}") from exc
         precs = [p.strip() for p in precisions.split(",") if p.strip()]
         rows = lm_profile.profile(model, sizes, precs, new_tokens=new_tokens, prompt_tokens=prompt_tokens)
-        console = Console()
+        console = _console()
         t = Table(title=f"energy per 1,000 generated tokens — {model}")
         for col in ("precision", "batch", "KV cache", "tokens/s", "J/1k tokens", "× best", "method"):
             t.add_column(col, justify="right")

@@ -579,9 +579,9 @@ def run_lab(
     opts = options or LabOptions()
     if opts.max_quality_drop < 0:
         raise WattwiseError("--max-quality-drop must be >= 0")
-    base = model if isinstance(model, LoadedModel) else load(str(model), kind)
     for spec in variants or []:
         parse_variant(spec)  # reject bad chains before loading anything
+    base = model if isinstance(model, LoadedModel) else load(str(model), kind)
     names = list(variants) if variants else (ENCODER_DEFAULT if base.kind == "encoder" else LM_DEFAULT)
     names = list(dict.fromkeys(n.strip() for n in names if n.strip()))
     parsed = {n: parse_variant(n) for n in names}  # all errors before any work
