@@ -49,7 +49,10 @@ def test_half_and_legacy(ids: torch.Tensor) -> None:
     assert next(b.model.parameters()).dtype == torch.bfloat16
     assert torch.allclose(_out(b.model, ids), ref, atol=0.1)
     legacy = base.clone()
+    from wattwise.reduce.models import count_params
+
     info = quantize.legacy_dynamic_int8(legacy.model)
+    assert count_params(legacy.model) == count_params(base.model)  # packed weights are counted
     assert info["deprecated"] is True
     assert torch.allclose(_out(legacy.model, ids), ref, atol=0.2)
 

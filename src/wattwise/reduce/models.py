@@ -172,6 +172,13 @@ def count_params(model: Any, nonzero: bool = False) -> int:
             total += int((data != 0).sum()) if nonzero else data.numel()
         except (RuntimeError, NotImplementedError):
             total += data.numel()
+    for mod in model.modules():  # torch.ao quantized Linear keeps its weights packed, not as parameters
+        packed = getattr(mod, "_packed_params", None)
+        if packed is not None and callable(getattr(mod, "weight", None)):
+            w = mod.weight().dequantize()
+            total += int((w != 0).sum()) if nonzero else w.numel()
+            b = mod.bias() if callable(getattr(mod, "bias", None)) else None
+            total += 0 if b is None else b.numel()
     return total
 
 
