@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "wattwise.cli.report",
     "wattwise.cli.observe",
     "wattwise.cli.train",
+    "wattwise.cli.reduce",
 ]
 
 app = typer.Typer(

@@ -1,0 +1,220 @@
+"""``wattwise reduce``: compression lab (prune, quantize, distil, fuse) with measured quality and energy;
+``wattwise lm-profile``: energy per 1,000 generated tokens of a causal LM by batch, KV cache, precision.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from wattwise.errors import WattwiseError
+
+
+def _fmt(x: float | None, nd: int = 2) -> str:
+    return "—" if x is None else f"{x:,.{nd}f}"
+
+
+def _console() -> Console:
+    """A console wide enough for the tables when output is not a terminal (files, CI logs)."""
+    c = Console()
+    return c if c.is_terminal else Console(width=200)
+
+
+def table(lab: Any) -> Table:
+    """A rich table of a lab result."""
+    q = "Spearman" if lab.metric == "spearman_x100" else "ppl"
+    drop = "drop" if lab.metric == "spearman_x100" else "ppl +%"
+    method = next((v.energy_method for v in lab.variants if v.ok), "")
+    t = Table(
+        title=f"wattwise reduce — {lab.model} (energy {method}; CO2 at "
+        f"{lab.intensity['g_per_kwh']:.0f} g/kWh)",
+        show_lines=False,
+    )
+    for col in (
+        "variant",
+        q,
+        drop,
+        "params",
+        "size MB",
+        "p50 ms",
+        "p95 ms",
+        f"{lab.unit}/s",
+        f"J/1k {lab.unit}",
+        "× fp32",
+        "gCO2/1k",
+        "labels",
+        "note",
+    ):
+        t.add_column(col, justify="left" if col in ("variant", "note") else "right")
+    for v in lab.variants:
+        name = f"[bold green]{v.name} ★[/]" if v.name == lab.recommended else v.name
+        if not v.ok:
+            t.add_row(name, *["—"] * 11, f"[red]failed: {v.error}[/]")
+            continue
+        nz = ""
+        if v.nonzero_params is not None and v.params and v.nonzero_params < 0.97 * v.params:
+            nz = f" ({v.nonzero_params / v.params:.0%} nz)"
+        t.add_row(
+            name,
+            _fmt(v.quality),
+            _fmt(v.quality_drop),
+            f"{v.params / 1e6:.2f}M{nz}",
+            _fmt((v.size_bytes or 0) / 1e6, 1) if v.size_bytes else "—",
+            _fmt(v.latency_ms_p50, 1),
+            _fmt(v.latency_ms_p95, 1),
+            _fmt(v.throughput_per_s, 0),
+            _fmt(v.energy_j_per_1k, 1),
+            _fmt(v.energy_vs_fp32),
+            _fmt(v.co2_g_per_1k, 4),
+            "yes" if v.uses_labels else "no",
+            "Pareto" if v.pareto else "",
+        )
+    return t
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``reduce`` and ``lm-profile`` to ``app``."""
+
+    @app.command("reduce")
+    def reduce_cmd(
+        model: Annotated[
+            str,
+            typer.Argument(
+                help="local HF model folder, 'all-MiniLM-L6-v2' (bundled), 'tiny-bert' or 'tiny-gpt2'"
+            ),
+        ] = "all-MiniLM-L6-v2",
+        variants: Annotated[
+            str | None,
+            typer.Option(
+                "--variants",
+                "-v",
+                help="comma-separated variants; steps chained with '+', e.g. fp32,ort-int8,distill+ort-int8",
+            ),
+        ] = None,
+        quick: Annotated[bool, typer.Option(help="a short list of the usually best variants")] = False,
+        all_variants: Annotated[
+            bool, typer.Option("--all", help="every technique, distillation and chains included (slow)")
+        ] = False,
+        distill_texts: Annotated[
+            int | None, typer.Option(help="use only the first N unlabelled sentences for distillation")
+        ] = None,
+        out: Annotated[
+            Path, typer.Option("--out", "-o", help="folder for variants, manifest, results, plots")
+        ] = Path("reduce-out"),
+        max_quality_drop: Annotated[
+            float, typer.Option(help="tolerance: Spearman points (encoder) or % perplexity increase (LM)")
+        ] = 0.5,
+        kind: Annotated[str | None, typer.Option(help="encoder or causal-lm (default: from config)")] = None,
+        location: Annotated[str | None, typer.Option(help="grid location for CO2 (needs grid data)")] = None,
+        intensity: Annotated[float | None, typer.Option(help="carbon intensity in gCO2e/kWh")] = None,
+        eval_pairs: Annotated[int | None, typer.Option(help="use only the first N STS-B dev pairs")] = None,
+        eval_data: Annotated[
+            str | None, typer.Option(help="CSV sentence1,sentence2,score (default STS-B dev)")
+        ] = None,
+        distill_text: Annotated[str | None, typer.Option(help="unlabelled text, one sentence a line")] = None,
+        distill_layers: Annotated[
+            int | None, typer.Option(help="student layers (default: one fewer than the teacher)")
+        ] = None,
+        distill_epochs: Annotated[int, typer.Option(help="distillation epochs")] = 1,
+        prune_amount: Annotated[
+            float, typer.Option(help="share of weights zeroed by magnitude pruning")
+        ] = 0.3,
+        heads: Annotated[float, typer.Option(help="share of attention heads removed (structured)")] = 0.25,
+        ffn: Annotated[float, typer.Option(help="share of FFN neurons removed (structured)")] = 0.25,
+        keep_fp32: Annotated[int, typer.Option(help="layers kept fp32 by ort-int8-selective")] = 6,
+        repeats: Annotated[int, typer.Option(help="timed passes per variant (median)")] = 1,
+        json_out: Annotated[
+            Path | None, typer.Option("--json", help="also write the results JSON here")
+        ] = None,
+        progress: Annotated[bool, typer.Option(help="progress bars")] = True,
+        list_techniques: Annotated[bool, typer.Option("--list", help="list the techniques and exit")] = False,
+    ) -> None:
+        """Compress a model every requested way and measure quality, size, latency and energy of each."""
+        from wattwise.reduce import lab as labmod
+
+        console = _console()
+        if list_techniques:
+            for name, (stage, desc) in labmod.STEPS.items():
+                console.print(f"[bold]{name}[/] (stage {stage}): {desc}")
+            return
+        if repeats < 1:
+            raise WattwiseError("--repeats must be >= 1")
+        names = [v.strip() for v in variants.split(",")] if variants else None
+        if names is None and (quick or all_variants):
+            names = labmod.QUICK if quick else labmod.ENCODER_ALL
+        opts = labmod.LabOptions(
+            prune_amount=prune_amount,
+            structured_heads=heads,
+            structured_ffn=ffn,
+            distill_layers=distill_layers,
+            distill_epochs=distill_epochs,
+            distill_texts=distill_texts,
+            distill_text_path=distill_text,
+            selective_keep=keep_fp32,
+            max_quality_drop=max_quality_drop,
+            intensity_g_per_kwh=intensity,
+            location=location,
+            eval_pairs=eval_pairs,
+            eval_data=eval_data,
+            repeats=repeats,
+        )
+        result = labmod.run_lab(model, names, out, opts, kind=kind, progress=progress)
+        console.print(table(result))
+        if result.recommended:
+            r = result.variant(result.recommended)
+            console.print(
+                f"recommended: [bold green]{r.name}[/] — {_fmt(r.energy_vs_fp32)} × fp32 energy, "
+                f"quality drop {_fmt(r.quality_drop)} (tolerance {max_quality_drop})"
+            )
+        else:
+            console.print(f"no variant within a quality drop of {max_quality_drop}")
+        failed = [v for v in result.variants if not v.ok]
+        if failed:
+            console.print(f"[yellow]{len(failed)} variant(s) failed; see the table and manifest.json[/]")
+        console.print(f"variants, manifest.json, results.json, pareto.png/html in {out}")
+        if result.input_unchanged is False:
+            console.print("[red]warning: the input model folder changed during the run (not by wattwise)[/]")
+        if json_out is not None:
+            json_out.write_text(json.dumps(result.to_dict(), indent=2, default=str))
+
+    @app.command("lm-profile")
+    def lm_profile_cmd(
+        model: Annotated[str, typer.Argument(help="causal LM folder or 'tiny-gpt2'")] = "tiny-gpt2",
+        batch_sizes: Annotated[str, typer.Option(help="comma-separated batch sizes")] = "1,8,32",
+        precisions: Annotated[str, typer.Option(help="comma-separated: fp32, bf16, fp16")] = "fp32,bf16",
+        new_tokens: Annotated[int, typer.Option(help="tokens generated per sequence")] = 32,
+        prompt_tokens: Annotated[int, typer.Option(help="prompt length in tokens")] = 16,
+        json_out: Annotated[Path | None, typer.Option("--json", help="write the profile JSON here")] = None,
+    ) -> None:
+        """Energy per 1,000 generated tokens against batch size, KV cache on/off and precision."""
+        from wattwise.reduce import lm_profile
+
+        try:
+            sizes = [int(b) for b in batch_sizes.split(",") if b.strip()]
+        except ValueError as exc:
+            raise WattwiseError(f"--batch-sizes must be integers, got {batch_sizes!r}") from exc
+        precs = [p.strip() for p in precisions.split(",") if p.strip()]
+        rows = lm_profile.profile(model, sizes, precs, new_tokens=new_tokens, prompt_tokens=prompt_tokens)
+        console = _console()
+        t = Table(title=f"energy per 1,000 generated tokens — {model}")
+        for col in ("precision", "batch", "KV cache", "tokens/s", "J/1k tokens", "× best", "method"):
+            t.add_column(col, justify="right")
+        best = min(r["energy_j_per_1k_tokens"] for r in rows)
+        for r in rows:
+            t.add_row(
+                r["precision"],
+                str(r["batch"]),
+                "on" if r["kv_cache"] else "off",
+                _fmt(r["tokens_per_s"], 0),
+                _fmt(r["energy_j_per_1k_tokens"], 2),
+                _fmt(r["energy_j_per_1k_tokens"] / best if best else None),
+                r["energy_method"],
+            )
+        console.print(t)
+        if json_out is not None:
+            json_out.write_text(json.dumps(rows, indent=2))

@@ -1,0 +1,107 @@
+"""Evaluation and distillation data: STS-B dev pairs, unlabelled sentences, held-out text for causal LMs."""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from wattwise.errors import WattwiseError
+
+
+@dataclass(frozen=True)
+class STSPairs:
+    """Sentence pairs with gold similarity scores."""
+
+    first: list[str]
+    second: list[str]
+    scores: list[float]
+    source: str
+
+    def sentences(self) -> list[str]:
+        """Distinct sentences of both sides, in first-seen order."""
+        return list(dict.fromkeys([*self.first, *self.second]))
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+
+def _packaged(name: str) -> Path:
+    return Path(str(resources.files("wattwise") / "data" / "stsb" / name))
+
+
+def stsb_dir() -> Path:
+    """Where STS-B files are read: ``WATTWISE_STSB_DIR`` if set, else the copy shipped with wattwise."""
+    env = os.environ.get("WATTWISE_STSB_DIR")
+    return Path(env) if env else _packaged("").parent / "stsb"
+
+
+def load_stsb(split: str = "dev", path: str | Path | None = None, limit: int | None = None) -> STSPairs:
+    """STS-B pairs from ``path`` (CSV ``s1,s2,score``) or the shipped/configured ``stsb-en-<split>.csv``."""
+    p = Path(path) if path else stsb_dir() / f"stsb-en-{split}.csv"
+    if not p.exists():
+        raise WattwiseError(
+            f"STS-B file not found: {p}", "set WATTWISE_STSB_DIR or pass --eval-data FILE.csv"
+        )
+    first, second, scores = [], [], []
+    with p.open(newline="", encoding="utf-8") as fh:
+        for i, row in enumerate(csv.reader(fh)):
+            if len(row) < 3:
+                continue
+            try:
+                score = float(row[2])
+            except ValueError:
+                if i == 0:  # header
+                    continue
+                raise WattwiseError(f"{p}: row {i + 1} has a non-numeric score {row[2]!r}") from None
+            first.append(row[0])
+            second.append(row[1])
+            scores.append(score)
+            if limit and len(scores) >= limit:
+                break
+    if len(scores) < 3:
+        raise WattwiseError(
+            f"{p}: needs at least 3 scored pairs (sentence1,sentence2,score), found {len(scores)}"
+        )
+    return STSPairs(first, second, scores, str(p))
+
+
+def unlabelled_sentences(path: str | Path | None = None, limit: int | None = None) -> tuple[list[str], str]:
+    """Unlabelled text for distillation: one sentence per line (default: STS-B train sentences, no scores)."""
+    p = Path(path) if path else _packaged("stsb-en-train-sentences.txt")
+    if not p.exists():
+        raise WattwiseError(
+            f"distillation text not found: {p}", "pass --distill-text FILE (one sentence a line)"
+        )
+    lines = [ln.strip() for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    if not lines:
+        raise WattwiseError(f"{p} holds no text")
+    return (lines[:limit] if limit else lines), str(p)
+
+
+def lm_text(path: str | Path | None = None) -> tuple[str, str]:
+    """Plain text for causal LMs: ``path``, else the shared tinyshakespeare corpus, else STS-B sentences."""
+    candidates = [Path(path)] if path else []
+    env = os.environ.get("WATTWISE_LM_TEXT")
+    if env:
+        candidates.append(Path(env))
+    if not path:
+        here = Path(__file__).resolve()
+        for parent in here.parents:
+            candidates.append(parent / "shared" / "data" / "corpus" / "tinyshakespeare.txt")
+            candidates.append(parent.parent / "shared" / "data" / "corpus" / "tinyshakespeare.txt")
+    for c in candidates:
+        if c.exists():
+            return c.read_text(encoding="utf-8"), str(c)
+    if path:
+        raise WattwiseError(f"text file not found: {path}")
+    lines, src = unlabelled_sentences()
+    return "\n".join(lines), src
+
+
+def split_text(text: str, held_out: float = 0.1) -> tuple[str, str]:
+    """First (1 - held_out) for training, the rest held out (the usual split)."""
+    cut = int(len(text) * (1 - held_out))
+    return text[:cut], text[cut:]

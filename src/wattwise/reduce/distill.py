@@ -1,0 +1,204 @@
+"""Knowledge distillation on unlabelled text: a student with fewer layers, initialised from the teacher's
+layers, trained to reproduce the teacher's outputs (mean-pooled embeddings for an encoder, logits for a causal
+LM). No labels are read.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from wattwise.errors import WattwiseError
+from wattwise.reduce.models import LoadedModel
+from wattwise.reduce.prune import _blocks
+
+
+def pick_layers(n_teacher: int, n_student: int) -> list[int]:
+    """Teacher layers that initialise the student: evenly spread, always keeping the last."""
+    if not 1 <= n_student < n_teacher:
+        raise WattwiseError(
+            f"student layers must be between 1 and {n_teacher - 1} (teacher has {n_teacher}), got {n_student}"
+        )
+    return sorted({round(n_teacher - 1 - i * n_teacher / n_student) for i in range(n_student)})
+
+
+def make_student(teacher: nn.Module, layers: list[int]) -> nn.Module:
+    """A copy of ``teacher`` that keeps only the transformer blocks ``layers``."""
+    student = copy.deepcopy(teacher)
+    family, blocks = _blocks(student)
+    kept = nn.ModuleList([blocks[i] for i in layers])
+    base = getattr(student, "base_model", student)
+    if family == "bert":
+        base.encoder.layer = kept
+        student.config.num_hidden_layers = len(layers)
+    else:
+        base.h = kept
+        student.config.n_layer = len(layers)
+    for new_idx, blk in enumerate(kept):  # cache / attention layer indices must follow the new order
+        for mod in blk.modules():
+            if hasattr(mod, "layer_idx"):
+                mod.layer_idx = new_idx
+    if hasattr(student.config, "layer_types") and student.config.layer_types:
+        student.config.layer_types = [student.config.layer_types[i] for i in layers]
+    return student
+
+
+def _pool(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    m = mask.unsqueeze(-1).to(h.dtype)
+    return (h * m).sum(1) / m.sum(1).clamp(min=1e-9)
+
+
+def distill_encoder(
+    teacher: LoadedModel,
+    texts: list[str],
+    layers: int = 3,
+    epochs: int = 1,
+    batch_size: int = 32,
+    lr: float = 1e-4,
+    max_length: int = 128,
+    seed: int = 0,
+    tick: Callable[[int], None] | None = None,
+    teacher_cache: dict | None = None,
+) -> tuple[nn.Module, dict[str, Any]]:
+    """Student encoder with ``layers`` blocks trained to match the teacher's mean-pooled embeddings
+    (loss: MSE + (1 - cosine)) on unlabelled ``texts``."""
+    if not texts:
+        raise WattwiseError("distillation needs unlabelled text")
+    torch.manual_seed(seed)
+    tok = teacher.tokenizer
+    _, blocks = _blocks(teacher.model)
+    chosen = pick_layers(len(blocks), layers)
+    student = make_student(teacher.model, chosen).train()
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    t0 = time.perf_counter()
+    key = (id(teacher.model), len(texts), max_length)
+    targets: list[torch.Tensor] | None = teacher_cache.get(key) if teacher_cache is not None else None
+    if targets is None:
+        targets = []
+        with torch.no_grad():
+            for idx in batches:
+                enc = tok(
+                    [texts[i] for i in idx],
+                    padding=True,
+                    truncation=True,
+                    max_length=max_length,
+                    return_tensors="pt",
+                )
+                targets.append(_pool(teacher.model(**enc).last_hidden_state, enc["attention_mask"]).clone())
+        if teacher_cache is not None:
+            teacher_cache[key] = targets
+    t_teacher = time.perf_counter() - t0
+    opt = torch.optim.AdamW(student.parameters(), lr=lr, weight_decay=0.0)
+    total_steps = epochs * len(batches)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / max(1, total_steps // 10)) * max(0.0, 1 - s / max(1, total_steps))
+    )
+    rng = np.random.default_rng(seed)
+    losses = []
+    for _ in range(epochs):
+        for b in rng.permutation(len(batches)):
+            idx = batches[b]
+            enc = tok(
+                [texts[i] for i in idx],
+                padding=True,
+                truncation=True,
+                max_length=max_length,
+                return_tensors="pt",
+            )
+            emb = _pool(student(**enc).last_hidden_state, enc["attention_mask"])
+            tgt = targets[b]
+            loss = nn.functional.mse_loss(emb, tgt) + (1 - nn.functional.cosine_similarity(emb, tgt).mean())
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            losses.append(float(loss.detach()))
+            if tick:
+                tick(len(idx))
+    student.eval()
+    return student, {
+        "technique": "distill",
+        "target": "teacher mean-pooled embeddings",
+        "loss": "mse + (1 - cosine)",
+        "student_layers": len(chosen),
+        "init_from_teacher_layers": chosen,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "lr": lr,
+        "texts": len(texts),
+        "labels_used": False,
+        "final_loss": round(float(np.mean(losses[-20:])), 5) if losses else None,
+        "teacher_pass_s": round(t_teacher, 1),
+        "train_s": round(time.perf_counter() - t0, 1),
+    }
+
+
+def distill_lm(
+    teacher: LoadedModel,
+    text: str,
+    layers: int = 1,
+    steps: int = 50,
+    seq_len: int = 64,
+    batch_size: int = 8,
+    lr: float = 3e-4,
+    temperature: float = 2.0,
+    seed: int = 0,
+    tick: Callable[[int], None] | None = None,
+) -> tuple[nn.Module, dict[str, Any]]:
+    """Student causal LM with ``layers`` blocks trained on the teacher's softened logits (KL) over
+    windows of unlabelled ``text``."""
+    torch.manual_seed(seed)
+    _, blocks = _blocks(teacher.model)
+    chosen = pick_layers(len(blocks), layers)
+    student = make_student(teacher.model, chosen).train()
+    ids = teacher.tokenizer(text, add_special_tokens=False, return_tensors="pt")["input_ids"][0]
+    if len(ids) < seq_len + 1:
+        raise WattwiseError(f"distillation text too short: {len(ids)} tokens")
+    opt = torch.optim.AdamW(student.parameters(), lr=lr)
+    gen = torch.Generator().manual_seed(seed)
+    t0 = time.perf_counter()
+    losses = []
+    for _ in range(steps):
+        starts = torch.randint(0, len(ids) - seq_len, (batch_size,), generator=gen)
+        x = torch.stack([ids[s : s + seq_len] for s in starts])
+        with torch.no_grad():
+            t_logits = teacher.model(input_ids=x, use_cache=False).logits
+        s_logits = student(input_ids=x, use_cache=False).logits
+        loss = (
+            nn.functional.kl_div(
+                nn.functional.log_softmax(s_logits / temperature, -1),
+                nn.functional.log_softmax(t_logits.clone() / temperature, -1),
+                log_target=True,
+                reduction="batchmean",
+            )
+            * temperature**2
+            / seq_len
+        )
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+        if tick:
+            tick(1)
+    student.eval()
+    return student, {
+        "technique": "distill",
+        "target": "teacher logits (KL, temperature)",
+        "temperature": temperature,
+        "student_layers": len(chosen),
+        "init_from_teacher_layers": chosen,
+        "steps": steps,
+        "seq_len": seq_len,
+        "batch_size": batch_size,
+        "lr": lr,
+        "labels_used": False,
+        "final_loss": round(float(np.mean(losses[-10:])), 5) if losses else None,
+        "train_s": round(time.perf_counter() - t0, 1),
+    }
