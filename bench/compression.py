@@ -91,6 +91,7 @@ def main() -> int:
                 "energy_vs_fp32": v.energy_vs_fp32 and round(v.energy_vs_fp32, 3),
                 "co2_g_per_1k": v.co2_g_per_1k and round(v.co2_g_per_1k, 5),
                 "energy_method": v.energy_method,
+                "energy_source": getattr(v, "energy_source", None),
                 "uses_labels": v.uses_labels,
                 "pareto": v.pareto,
             }
@@ -111,8 +112,9 @@ def main() -> int:
         "environment": res.environment,
         "intensity": res.intensity,
         "energy_note": "energy per 1,000 sentences over one full pass of the STS-B dev sentences "
-        "(tokenization included), median of --repeats passes; 'modelled' means process CPU "
-        "time x W per core (no RAPL on this machine)",
+        "(tokenization included), median of --repeats passes, measured through wattwise.track for this "
+        "process's share of the machine; each variant's energy_method/energy_source say whether it was "
+        "measured (RAPL/NVML) or modelled (no counters on this machine: CPU TDP x utilisation + RAM models)",
         "repeats": args.repeats,
         "threads": args.threads,
         "target": "<= 1/3 of fp32 energy per 1,000 sentences with <= 0.5 Spearman drop, no STS-B labels",
