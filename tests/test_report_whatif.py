@@ -11,11 +11,11 @@ import pytest
 
 import wattwise
 from tests.report_fixtures import make_run, new_store
+from wattwise import equivalents as everyday
 from wattwise.errors import WattwiseError
 from wattwise.footprint import Footprint, Intensity
 from wattwise.report import ReportOptions, write_report
 from wattwise.report.data import load_run
-from wattwise.report.equivalents import equivalents, equivalents_for
 from wattwise.report.whatif import whatif_rows
 
 TABLE = {"FR": 50.0, "DE": 400.0, "NO": 30.0}
@@ -79,16 +79,11 @@ def test_rows_without_plugins(tmp_path, monkeypatch):
     assert "not available" in page
 
 
-def test_equivalents_sources_and_shared_module(monkeypatch):
-    eq = equivalents(energy_j=335_000.0, co2e_g=400.0)
-    assert all(e.source for e in eq)
-    kettle = next(e for e in eq if "litres" in e.unit)
-    assert kettle.value == pytest.approx(1.0, rel=1e-3)
-    car = next(e for e in eq if "km" in e.unit)
-    assert car.value == pytest.approx(1.609344)
-    shared = types.ModuleType("wattwise.equivalents")
-    shared.equivalents = lambda kg: [{"name": "x", "value": kg * 2, "label": "shared things", "source": "S"}]
-    _plug(monkeypatch, "equivalents", shared)
-    mixed = equivalents_for(335_000.0, 400.0)
-    assert mixed[0].unit == "shared things" and mixed[0].value == pytest.approx(0.8)
-    assert any("litres" in e.unit for e in mixed) and not any("km" in e.unit for e in mixed)
+def test_equivalents_have_sources_and_right_scale():
+    eq = everyday.equivalents(0.4) + everyday.energy_equivalents(334_880.0)
+    assert all(e["source"] for e in eq)
+    kettle = next(e for e in eq if "litres" in e["label"])
+    assert kettle["value"] == pytest.approx(1.0, rel=1e-3)
+    car = next(e for e in eq if "km" in e["label"])
+    assert car["value"] == pytest.approx(1.6097, rel=1e-3)
+    assert everyday.text(car).startswith("1.6 km")

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wattwise import __version__
+from wattwise import equivalents as everyday
 from wattwise.cli.common import fmt_energy, fmt_mass
 from wattwise.errors import WattwiseError
 from wattwise.footprint import J_PER_KWH, WORLD_AVERAGE
 from wattwise.report import plots
 from wattwise.report.data import RunView, load_run
-from wattwise.report.equivalents import equivalents_for
 from wattwise.report.sci import SciScore, parse_unit, sci
 from wattwise.report.whatif import WhatIf, whatif_rows
 from wattwise.store.sql import SqlStore, open_store
@@ -160,11 +160,11 @@ def _per_unit(view: RunView) -> str:
 
 def _equivalents(view: RunView) -> str:
     fp = view.fp
-    eq = equivalents_for(fp.facility_kwh * J_PER_KWH, fp.total_kg * 1000.0)
+    eq = everyday.equivalents(fp.total_kg) + everyday.energy_equivalents(fp.facility_kwh * J_PER_KWH)
     # leave out comparisons too large to mean anything here (1e-8 flights), keeping at least the two closest
-    readable = [e for e in eq if e.value >= 1e-3]
-    eq = readable if len(readable) >= 2 else sorted(eq, key=lambda e: -e.value)[:2]
-    rows = [(_e(e.text()), f"<span class='muted'>{_e(e.source)}</span>") for e in eq]
+    readable = [e for e in eq if e["value"] >= 1e-3]
+    eq = readable if len(readable) >= 2 else sorted(eq, key=lambda e: -e["value"])[:2]
+    rows = [(_e(everyday.text(e)), f"<span class='muted'>{_e(e['source'])}</span>") for e in eq]
     return _table(["about the same as", "source"], rows)
 
 
