@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXTRAS := test,torch,ml,report,dashboard,prometheus,postgres,mlflow,bench
+EXTRAS := test,torch,ml,report,dashboard,prometheus,postgres,mlflow,lightning,bench
 
 .PHONY: venv demo test lint bench clean
 

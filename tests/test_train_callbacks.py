@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import pytest
@@ -109,22 +108,86 @@ def test_hf_callback_early_stopping(tmp_path) -> None:
     assert policy.stopped and tr.state.global_step == 4  # second evaluation: gain/kWh below the threshold
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("lightning") is None and importlib.util.find_spec("pytorch_lightning") is None,
-    reason="PyTorch Lightning is an optional extra and is not installed",
-)
-def test_lightning_callback_builds() -> None:  # pragma: no cover - only with lightning installed
+def _lightning():
+    try:
+        import lightning.pytorch as pl
+    except ImportError:
+        pl = pytest.importorskip("pytorch_lightning", reason="PyTorch Lightning: optional extra wattwise[lightning]")
+    return pl
+
+
+def _lightning_fit(tmp_path, callback, max_steps: int):
+    import torch
+
+    pl = _lightning()
+    torch.manual_seed(0)
+
+    class Tiny(pl.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin = torch.nn.Linear(4, 1)
+
+        def training_step(self, batch, batch_idx):  # type: ignore[no-untyped-def]
+            x, y = batch
+            return torch.nn.functional.mse_loss(self.lin(x), y)
+
+        def validation_step(self, batch, batch_idx):  # type: ignore[no-untyped-def]
+            x, y = batch
+            self.log("val_loss", torch.nn.functional.mse_loss(self.lin(x), y))
+
+        def configure_optimizers(self):  # type: ignore[no-untyped-def]
+            return torch.optim.SGD(self.parameters(), lr=0.05)
+
+    x = torch.randn(64, 4)
+    ds = torch.utils.data.TensorDataset(x, x.sum(1, keepdim=True))
+    loader = torch.utils.data.DataLoader(ds, batch_size=8)
+    trainer = pl.Trainer(
+        max_steps=max_steps, default_root_dir=str(tmp_path), callbacks=[callback], logger=False,
+        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+        accelerator="cpu", devices=1, val_check_interval=4, log_every_n_steps=1,
+    )
+    trainer.fit(Tiny(), loader, loader)
+    return trainer
+
+
+def test_lightning_callback_counts_steps(tmp_path) -> None:
     from wattwise.train.callbacks import lightning_callback
 
-    cb = lightning_callback(energy_j=Clock(), budget_kwh=1.0)
-    assert hasattr(cb, "on_train_batch_end")
+    cb = lightning_callback(energy_j=Clock())
+    trainer = _lightning_fit(tmp_path, cb, max_steps=12)
+    assert trainer.global_step == 12 and cb.monitor.steps == 12
+    assert cb.monitor.energy_j() > 0 and not cb.monitor.should_stop
 
 
-def test_lightning_missing_is_a_clear_error() -> None:
-    if importlib.util.find_spec("lightning") or importlib.util.find_spec("pytorch_lightning"):
-        pytest.skip("Lightning is installed")
+def test_lightning_callback_early_stopping(tmp_path) -> None:
+    from wattwise.train.callbacks import lightning_callback
+    from wattwise.train.early_stopping import EnergyAwareEarlyStopping
+
+    policy = EnergyAwareEarlyStopping(Clock(), min_gain_per_kwh=1e12, window=1, patience=None)
+    cb = lightning_callback(energy_j=Clock(), early_stopping=policy)
+    trainer = _lightning_fit(tmp_path, cb, max_steps=40)
+    assert policy.stopped and trainer.global_step == 8  # second validation: gain/kWh below the threshold
+
+
+def test_lightning_callback_budget_saves_and_stops(tmp_path) -> None:
+    from wattwise.train.budget import BudgetWarning
+    from wattwise.train.callbacks import lightning_callback
+
+    cb = lightning_callback(energy_j=Clock(), budget_kwh=10 / J_PER_KWH)
+    with pytest.warns(BudgetWarning):
+        trainer = _lightning_fit(tmp_path, cb, max_steps=200)
+    assert trainer.global_step < 200
+    assert cb.monitor.budget is not None and cb.monitor.budget.exceeded
+    assert (tmp_path / "wattwise-budget.ckpt").exists()
+
+
+def test_lightning_missing_is_a_clear_error(monkeypatch) -> None:
+    import sys
+
     from wattwise.errors import WattwiseError
     from wattwise.train.callbacks import lightning_callback
 
+    for mod in ("lightning", "lightning.pytorch", "pytorch_lightning"):
+        monkeypatch.setitem(sys.modules, mod, None)  # import of these now raises ImportError
     with pytest.raises(WattwiseError, match="Lightning is not installed"):
         lightning_callback()

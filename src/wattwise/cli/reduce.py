@@ -85,7 +85,8 @@ def register(app: typer.Typer) -> None:
         model: Annotated[
             str,
             typer.Argument(
-                help="local HF model folder, 'all-MiniLM-L6-v2' (bundled), 'tiny-bert' or 'tiny-gpt2'"
+                help="local HF model folder, 'all-MiniLM-L6-v2' (bundled), 'tinygpt' (our trained tiny GPT; "
+                "trained once and cached), a tiny GPT checkpoint (ckpt.pt), or 'tiny-bert' / 'tiny-gpt2' (random)"
             ),
         ] = "all-MiniLM-L6-v2",
         variants: Annotated[
@@ -184,7 +185,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command("lm-profile")
     def lm_profile_cmd(
-        model: Annotated[str, typer.Argument(help="causal LM folder or 'tiny-gpt2'")] = "tiny-gpt2",
+        model: Annotated[
+            str, typer.Argument(help="causal LM folder, 'tinygpt', a tiny GPT ckpt.pt or 'tiny-gpt2'")
+        ] = "tiny-gpt2",
         batch_sizes: Annotated[str, typer.Option(help="comma-separated batch sizes")] = "1,8,32",
         precisions: Annotated[str, typer.Option(help="comma-separated: fp32, bf16, fp16")] = "fp32,bf16",
         new_tokens: Annotated[int, typer.Option(help="tokens generated per sequence")] = 32,

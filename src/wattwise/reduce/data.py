@@ -82,23 +82,17 @@ def unlabelled_sentences(path: str | Path | None = None, limit: int | None = Non
 
 
 def lm_text(path: str | Path | None = None) -> tuple[str, str]:
-    """Plain text for causal LMs: ``path``, else the shared tinyshakespeare corpus, else STS-B sentences."""
-    candidates = [Path(path)] if path else []
+    """Plain text for causal LMs: ``path``, else ``$WATTWISE_LM_TEXT``, else the packaged Tiny Shakespeare
+    (the tiny GPT's corpus: its last 10 % is the held-out text the tiny GPT never trained on)."""
+    if path and not Path(path).exists():
+        raise WattwiseError(f"text file not found: {path}", "give an existing UTF-8 text file")
     env = os.environ.get("WATTWISE_LM_TEXT")
-    if env:
-        candidates.append(Path(env))
-    if not path:
-        here = Path(__file__).resolve()
-        for parent in here.parents:
-            candidates.append(parent / "shared" / "data" / "corpus" / "tinyshakespeare.txt")
-            candidates.append(parent.parent / "shared" / "data" / "corpus" / "tinyshakespeare.txt")
-    for c in candidates:
-        if c.exists():
-            return c.read_text(encoding="utf-8"), str(c)
-    if path:
-        raise WattwiseError(f"text file not found: {path}")
-    lines, src = unlabelled_sentences()
-    return "\n".join(lines), src
+    p = Path(path) if path else Path(env) if env else Path(str(resources.files("wattwise") / "data" / "corpus"
+                                                              / "tinyshakespeare.txt"))
+    try:
+        return p.read_text(encoding="utf-8"), str(p)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WattwiseError(f"cannot read text {p}: {exc}", "give an existing UTF-8 text file") from exc
 
 
 def split_text(text: str, held_out: float = 0.1) -> tuple[str, str]:

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from wattwise.errors import WattwiseError
-from wattwise.reduce.models import LoadedModel
+from wattwise.reduce.models import LoadedModel, context_length
 from wattwise.reduce.prune import _blocks
 
 
@@ -158,6 +158,7 @@ def distill_lm(
     _, blocks = _blocks(teacher.model)
     chosen = pick_layers(len(blocks), layers)
     student = make_student(teacher.model, chosen).train()
+    seq_len = min(seq_len, context_length(teacher.model) or seq_len)
     ids = teacher.tokenizer(text, add_special_tokens=False, return_tensors="pt")["input_ids"][0]
     if len(ids) < seq_len + 1:
         raise WattwiseError(f"distillation text too short: {len(ids)} tokens")

@@ -463,7 +463,10 @@ def _calibration_fn(ctx: _Context) -> Callable[[Any], Any]:
         return run
     text, _ = data.lm_text(ctx.opts.lm_text_path)
     ids = tok(text[:20000], add_special_tokens=False, return_tensors="pt")["input_ids"][0]
-    x = ids[: 4 * 64].reshape(4, 64) if len(ids) >= 256 else ids[None, :64]
+    from wattwise.reduce.models import context_length
+
+    n = min(64, context_length(ctx.base.model) or 64)
+    x = ids[: 4 * n].reshape(4, n) if len(ids) >= 4 * n else ids[None, :n]
 
     def run_lm(model: Any) -> torch.Tensor:
         return model(input_ids=x, use_cache=False).logits.reshape(-1, model.config.vocab_size)
@@ -574,7 +577,7 @@ def run_lab(
     import torch
 
     from wattwise.reduce import data, evaluate
-    from wattwise.reduce.models import LoadedModel, load
+    from wattwise.reduce.models import LoadedModel, context_length, load
 
     opts = options or LabOptions()
     if opts.max_quality_drop < 0:
@@ -604,6 +607,7 @@ def run_lab(
     settings = evaluate.EvalSettings(
         batch_size=opts.batch_size, repeats=opts.repeats, latency_samples=opts.latency_samples
     )
+    settings.lm_seq_len = min(settings.lm_seq_len, context_length(base.model) or settings.lm_seq_len)
     if base.kind == "encoder":
         pairs = data.load_stsb("dev", opts.eval_data, opts.eval_pairs)
         data_info = {

@@ -11,7 +11,7 @@ import torch
 
 from wattwise.errors import WattwiseError
 from wattwise.reduce.energy import measure_energy
-from wattwise.reduce.models import LoadedModel, load
+from wattwise.reduce.models import LoadedModel, context_length, load
 from wattwise.reduce.quantize import DTYPES
 
 
@@ -52,11 +52,7 @@ def profile(
     sizes = batch_sizes or [1, 8, 32]
     if any(b < 1 for b in sizes) or new_tokens < 1 or prompt_tokens < 1:
         raise WattwiseError("batch sizes, --new-tokens and --prompt-tokens must be >= 1")
-    limit = int(
-        getattr(lm.model.config, "n_positions", 0)
-        or getattr(lm.model.config, "max_position_embeddings", 0)
-        or 0
-    )
+    limit = context_length(lm.model) or 0
     if limit and prompt_tokens + new_tokens > limit:
         raise WattwiseError(
             f"prompt + new tokens ({prompt_tokens + new_tokens}) exceed the model's context ({limit})"

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from wattwise.errors import WattwiseError
+from wattwise.reduce import tinygpt_hf
 
 BUNDLED_NAMES = ("all-minilm-l6-v2", "minilm", "bundled", "sentence-transformers/all-minilm-l6-v2")
 KINDS = ("encoder", "causal-lm")
@@ -87,10 +88,14 @@ def _offline() -> None:
 
 
 def load(spec: str, kind: str | None = None) -> LoadedModel:
-    """Load ``spec`` (bundled name, ``tiny-bert`` / ``tiny-gpt2`` or a folder) offline."""
+    """Load ``spec`` offline: a bundled name, ``tiny-bert`` / ``tiny-gpt2`` (random, for tests), ``tinygpt``
+    (our trained tiny GPT, trained once and cached), a tiny GPT checkpoint (``ckpt.pt`` or its folder) or a
+    Hugging Face model folder."""
     _offline()
     if spec.lower() in TINY:
         return TINY[spec.lower()]()
+    if spec.lower() == "tinygpt" or tinygpt_hf.is_checkpoint(spec):
+        return _tinygpt(spec)
     if kind is not None and kind not in KINDS:
         from wattwise.errors import unknown
 
@@ -110,6 +115,24 @@ def load(spec: str, kind: str | None = None) -> LoadedModel:
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
     name = "all-MiniLM-L6-v2" if spec.lower() in BUNDLED_NAMES else path.name
     return LoadedModel(kind, model, tokenizer, str(path), name)
+
+
+def _tinygpt(spec: str) -> LoadedModel:
+    """Our tiny GPT as a GPT-2 (see :mod:`wattwise.reduce.tinygpt_hf`); ``tinygpt`` = the cached default."""
+    if spec.lower() == "tinygpt" and not Path(spec).exists():
+        from wattwise.train.tinygpt import pretrained_tinygpt
+
+        _, _, path = pretrained_tinygpt()
+        spec = str(path)
+    model, tok, ckpt = tinygpt_hf.load_tinygpt(spec)
+    return LoadedModel("causal-lm", model, tok, str(ckpt), "tinygpt", ["tiny GPT checkpoint loaded as GPT-2"])
+
+
+def context_length(model: Any) -> int | None:
+    """The longest input a model takes (``n_positions`` / ``max_position_embeddings``), if it says."""
+    cfg = getattr(model, "config", None)
+    n = getattr(cfg, "n_positions", None) or getattr(cfg, "max_position_embeddings", None)
+    return int(n) if n else None
 
 
 def _bundled_tokenizer() -> Any:

@@ -59,8 +59,14 @@ class _Logits(nn.Module):
 def export(model: nn.Module, tokenizer: Any, kind: str, path: Path) -> dict[str, Any]:
     """Export a float model to ``path`` (TorchScript-based exporter, opset 17, dynamic batch and length)."""
     _require_onnx()
+    from wattwise.reduce.models import context_length
+
     sample = tokenizer(
-        ["a short sentence", "and a somewhat longer second sentence"], padding=True, return_tensors="pt"
+        ["a short sentence", "and a somewhat longer second sentence"],
+        padding=True,
+        truncation=True,
+        max_length=min(16, context_length(model) or 16),  # lengths are dynamic axes: any short sample does
+        return_tensors="pt",
     )
     if kind == "encoder":
         names = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in sample]
