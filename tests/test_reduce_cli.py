@@ -31,6 +31,8 @@ def test_reduce_cli_tiny(tmp_path: Path, capsys) -> None:
     ["reduce", "/nonexistent/model"],
     ["reduce", "tiny-bert", "--variants", "bf16+ort-int8"],
     ["lm-profile", "tiny-bert"],
+    ["reduce", "tiny-gpt2", "--variants", "fp32", "--lm-text", "/nonexistent/text.txt"],
+    ["reduce", "/nonexistent/ckpt.pt"],
 ])
 def test_reduce_cli_errors(args: list[str], capsys) -> None:
     rc = main(args)

@@ -69,3 +69,25 @@ def test_sensitivity_ranks_every_linear(ids: torch.Tensor) -> None:
     assert all(s >= -1e-6 for s in scores.values())
     top = quantize.most_sensitive(scores, 3)
     assert len(top) == 3 and scores[top[0]] == max(scores.values())
+
+
+def test_gpt2_conv1d_layers_are_quantized() -> None:
+    from wattwise.reduce.models import tiny_causal_lm
+
+    base = tiny_causal_lm()
+    x = torch.randint(0, 1000, (2, 12), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        ref = base.model(input_ids=x).logits
+    lin = base.clone()
+    names = quantize.linearize(lin.model)
+    assert len(names) == 4 * 2 and all(isinstance(lin.model.get_submodule(n), torch.nn.Linear) for n in names)
+    with torch.no_grad():
+        assert torch.allclose(lin.model(input_ids=x).logits, ref, atol=1e-5)
+    q = base.clone()
+    info = quantize.torchao(q.model, "int8-weight")
+    assert info["conv1d_to_linear"] == 8
+    weight = q.model.transformer.h[0].mlp.c_fc.weight
+    assert type(weight) is not torch.nn.Parameter or type(weight.data) is not torch.Tensor  # torchao subclass
+    with torch.no_grad():
+        got = q.model(input_ids=x).logits
+    assert torch.nn.functional.cosine_similarity(got.flatten(1), ref.flatten(1)).min() > 0.95

@@ -19,6 +19,11 @@ def _fmt(x: float | None, nd: int = 2) -> str:
     return "—" if x is None else f"{x:,.{nd}f}"
 
 
+def _sig(x: float | None, digits: int = 3) -> str:
+    """``x`` with ``digits`` significant digits (energies and masses span many orders of magnitude)."""
+    return "—" if x is None else f"{x:,.{digits}g}" if abs(x) < 10 ** digits else f"{x:,.0f}"
+
+
 def _console() -> Console:
     """A console wide enough for the tables when output is not a terminal (files, CI logs)."""
     c = Console()
@@ -68,9 +73,9 @@ def table(lab: Any) -> Table:
             _fmt(v.latency_ms_p50, 1),
             _fmt(v.latency_ms_p95, 1),
             _fmt(v.throughput_per_s, 0),
-            _fmt(v.energy_j_per_1k, 1),
+            _sig(v.energy_j_per_1k),
             _fmt(v.energy_vs_fp32),
-            _fmt(v.co2_g_per_1k, 4),
+            _sig(v.co2_g_per_1k),
             "yes" if v.uses_labels else "no",
             "Pareto" if v.pareto else "",
         )
@@ -118,6 +123,11 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option(help="CSV sentence1,sentence2,score (default STS-B dev)")
         ] = None,
         distill_text: Annotated[str | None, typer.Option(help="unlabelled text, one sentence a line")] = None,
+        lm_text: Annotated[
+            str | None,
+            typer.Option(help="causal LMs: text file; first 90 %% distils, last 10 %% evaluates (default: "
+                         "packaged Tiny Shakespeare)"),
+        ] = None,
         distill_layers: Annotated[
             int | None, typer.Option(help="student layers (default: one fewer than the teacher)")
         ] = None,
@@ -156,6 +166,7 @@ def register(app: typer.Typer) -> None:
             distill_epochs=distill_epochs,
             distill_texts=distill_texts,
             distill_text_path=distill_text,
+            lm_text_path=lm_text,
             selective_keep=keep_fp32,
             max_quality_drop=max_quality_drop,
             intensity_g_per_kwh=intensity,

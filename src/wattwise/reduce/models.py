@@ -120,8 +120,13 @@ def load(spec: str, kind: str | None = None) -> LoadedModel:
 def _tinygpt(spec: str) -> LoadedModel:
     """Our tiny GPT as a GPT-2 (see :mod:`wattwise.reduce.tinygpt_hf`); ``tinygpt`` = the cached default."""
     if spec.lower() == "tinygpt" and not Path(spec).exists():
-        from wattwise.train.tinygpt import pretrained_tinygpt
+        import sys
 
+        from wattwise.train.tinygpt import pretrained_path, pretrained_tinygpt
+
+        if not pretrained_path().exists():
+            print("training the default tiny GPT once (2,000 steps, a few CPU minutes); cached for next time",
+                  file=sys.stderr, flush=True)
         _, _, path = pretrained_tinygpt()
         spec = str(path)
     model, tok, ckpt = tinygpt_hf.load_tinygpt(spec)

@@ -19,6 +19,28 @@ from wattwise.errors import WattwiseError
 DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 
 
+def linearize(model: nn.Module) -> list[str]:
+    """Replace transformers' ``Conv1D`` layers (GPT-2 family; weight stored as ``(in, out)``) by equal
+    ``nn.Linear`` layers, in place, so that Linear-only quantizers reach them. Returns the replaced names."""
+    try:
+        from transformers.pytorch_utils import Conv1D
+    except ImportError:  # pragma: no cover - transformers is part of the ml extra
+        return []
+    done = []
+    for name, mod in list(model.named_modules()):
+        if not isinstance(mod, Conv1D):
+            continue
+        w = mod.weight.data
+        lin = nn.Linear(w.shape[0], w.shape[1], bias=mod.bias is not None, device=w.device, dtype=w.dtype)
+        lin.weight.data = w.t().contiguous()
+        if mod.bias is not None:
+            lin.bias.data = mod.bias.data.clone()
+        parent_name, _, child = name.rpartition(".")
+        setattr(model.get_submodule(parent_name) if parent_name else model, child, lin)
+        done.append(name)
+    return done
+
+
 def _linear_filter(skip: set[str]) -> Callable[[nn.Module, str], bool]:
     def keep(mod: nn.Module, fqn: str) -> bool:
         return isinstance(mod, nn.Linear) and fqn not in skip and "lm_head" not in fqn
@@ -53,10 +75,13 @@ def torchao(
 
         raise unknown("torchao scheme", scheme, list(configs))
     skipped = set(skip or [])
+    converted = linearize(model)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         quantize_(model, configs[scheme](), filter_fn=_linear_filter(skipped))
     info: dict[str, Any] = {"technique": "torchao", "scheme": scheme, "kept_fp32": sorted(skipped)}
+    if converted:
+        info["conv1d_to_linear"] = len(converted)
     if scheme == "int4-weight":
         info["group_size"] = group_size
         info["layout"] = "IntxWeightOnlyConfig(int4, PerGroup) (Int4WeightOnlyConfig needs mslk/CUDA)"
@@ -65,11 +90,15 @@ def torchao(
 
 def legacy_dynamic_int8(model: nn.Module) -> dict[str, Any]:
     """``torch.ao.quantization.quantize_dynamic`` (deprecated in torch; a comparison point only)."""
+    converted = linearize(model)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         q = torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8, inplace=True)
     assert q is model
-    return {"technique": "torch.ao.quantize_dynamic", "dtype": "qint8", "deprecated": True}
+    info: dict[str, Any] = {"technique": "torch.ao.quantize_dynamic", "dtype": "qint8", "deprecated": True}
+    if converted:
+        info["conv1d_to_linear"] = len(converted)
+    return info
 
 
 def half(model: nn.Module, dtype: str = "bf16") -> dict[str, Any]:
@@ -97,7 +126,9 @@ def sensitivity(
 ) -> dict[str, float]:
     """Label-free sensitivity of each Linear to int8: simulate int8 activations and weights in that layer
     alone and measure how far the model's outputs move (1 - mean cosine against the fp32 outputs).
-    ``embed(model)`` returns the outputs for a fixed batch of unlabelled inputs."""
+    ``embed(model)`` returns the outputs for a fixed batch of unlabelled inputs. GPT-2 style ``Conv1D``
+    layers are turned into ``nn.Linear`` first (:func:`linearize`; same names, same outputs)."""
+    linearize(model)
     mods = {n: m for n, m in model.named_modules() if isinstance(m, nn.Linear) and "lm_head" not in n}
     if layers is not None:
         mods = {n: mods[n] for n in layers if n in mods}

@@ -572,14 +572,19 @@ def checkpoint_info(path: str | os.PathLike[str]) -> dict:
     return dict(torch.load(Path(path), map_location="cpu", weights_only=True).get("extra", {}))
 
 
+def pretrained_path(steps: int = 2000, cache: str | os.PathLike[str] | None = None) -> Path:
+    """Where :func:`pretrained_tinygpt` keeps the default model trained for ``steps`` steps."""
+    from wattwise.config import cache_dir
+
+    base = Path(cache) if cache is not None else cache_dir() / "tinygpt"
+    return base / f"default-{steps}" / "ckpt.pt"
+
+
 def pretrained_tinygpt(
     steps: int = 2000, *, cache: str | os.PathLike[str] | None = None, retrain: bool = False
 ) -> tuple[TinyGPT, CharTokenizer, Path]:
     """A trained default TinyGPT, trained once (a few CPU minutes) and cached under the cache dir."""
-    from wattwise.config import cache_dir
-
-    base = Path(cache) if cache is not None else cache_dir() / "tinygpt"
-    path = base / f"default-{steps}" / "ckpt.pt"
+    path = pretrained_path(steps, cache)
     if retrain or not path.exists():
         train_tinygpt(steps, out_dir=path.parent)
     model, tok = load_checkpoint(path)
