@@ -8,7 +8,14 @@ from rich.console import Console
 from wattwise.errors import WattwiseError
 from wattwise.store.sql import SqlStore, open_store
 
-console = Console()
+
+def make_console() -> Console:
+    """stdout console; wide enough for the tables when output is not a terminal (files, pipes, CI logs)."""
+    c = Console()
+    return c if c.is_terminal else Console(width=200)
+
+
+console = make_console()
 err = Console(stderr=True)
 
 StoreOpt = typer.Option(None, "--store", help="Run store: SQLite path or postgresql:// URL "

@@ -6,11 +6,11 @@ import contextlib
 import os
 
 import typer
-from rich.console import Console
 
+from wattwise.cli.common import make_console
 from wattwise.errors import WattwiseError
 
-console = Console()
+console = make_console()
 config_app = typer.Typer(help="Show and change settings (location, pue, grid_provider, tokens ...).",
                          no_args_is_help=True)
 SECRET_WORDS = ("token", "password", "secret", "api_key", "apikey")

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from wattwise.cli.common import make_console
 from wattwise.errors import WattwiseError
 
 Opt = typer.Option
@@ -68,7 +69,7 @@ def register(app: typer.Typer) -> None:
         from wattwise import equivalents as eq
         from wattwise.estimate import compare, inference, training
 
-        console = Console()
+        console = make_console()
         if list_hardware:
             _list_hardware(console, as_json)
             return

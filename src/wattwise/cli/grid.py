@@ -9,9 +9,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from wattwise.cli.common import make_console
 from wattwise.errors import WattwiseError
 
-console = Console()
+console = make_console()
 err = Console(stderr=True)
 
 

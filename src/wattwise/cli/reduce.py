@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from wattwise.cli.common import make_console
 from wattwise.errors import WattwiseError
 
 
@@ -22,12 +22,6 @@ def _fmt(x: float | None, nd: int = 2) -> str:
 def _sig(x: float | None, digits: int = 3) -> str:
     """``x`` with ``digits`` significant digits (energies and masses span many orders of magnitude)."""
     return "—" if x is None else f"{x:,.{digits}g}" if abs(x) < 10 ** digits else f"{x:,.0f}"
-
-
-def _console() -> Console:
-    """A console wide enough for the tables when output is not a terminal (files, CI logs)."""
-    c = Console()
-    return c if c.is_terminal else Console(width=200)
 
 
 def table(lab: Any) -> Table:
@@ -148,7 +142,7 @@ def register(app: typer.Typer) -> None:
         """Compress a model every requested way and measure quality, size, latency and energy of each."""
         from wattwise.reduce import lab as labmod
 
-        console = _console()
+        console = make_console()
         if list_techniques:
             for name, (stage, desc) in labmod.STEPS.items():
                 console.print(f"[bold]{name}[/] (stage {stage}): {desc}")
@@ -214,7 +208,7 @@ def register(app: typer.Typer) -> None:
             raise WattwiseError(f"--batch-sizes must be integers, got {batch_sizes!r}") from exc
         precs = [p.strip() for p in precisions.split(",") if p.strip()]
         rows = lm_profile.profile(model, sizes, precs, new_tokens=new_tokens, prompt_tokens=prompt_tokens)
-        console = _console()
+        console = make_console()
         t = Table(title=f"energy per 1,000 generated tokens — {model}")
         for col in ("precision", "batch", "KV cache", "tokens/s", "J/1k tokens", "× best", "method"):
             t.add_column(col, justify="right")

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from wattwise.cli.common import make_console
 from wattwise.errors import WattwiseError
 
-console = Console()
+console = make_console()
 
 
 def _positive(name: str, value: float) -> None:
