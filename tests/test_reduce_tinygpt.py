@@ -73,3 +73,10 @@ def test_reduce_cli_on_trained_tinygpt(ckpt: Path, tmp_path: Path, capsys) -> No
     # 30 steps leave it far from trained, but well below the uniform guess over 65 characters
     assert 1 < base < 65
     assert abs(rows["bf16"]["quality_drop"]) < 5
+
+
+def test_out_dir_next_to_checkpoint_is_refused(ckpt: Path, capsys) -> None:
+    rc = main(["reduce", str(ckpt), "--variants", "fp32", "--out", str(ckpt.parent / "variants")])
+    err = capsys.readouterr().err
+    assert rc != 0 and "inside the input model folder" in err
+    assert ckpt.exists()

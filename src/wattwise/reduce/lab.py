@@ -211,6 +211,9 @@ def slug(name: str) -> str:
 
 def _fingerprint(path: str) -> str | None:
     p = Path(path)
+    if p.is_file():  # a single-file checkpoint (tiny GPT ckpt.pt)
+        st = p.stat()
+        return f"{p.name}:{st.st_size}:{st.st_mtime_ns}"
     if not p.is_dir():
         return None
     h = hashlib.sha256()
@@ -224,6 +227,8 @@ def _fingerprint(path: str) -> str | None:
 def _prepare_out(out_dir: Path, source: str) -> None:
     out = out_dir.resolve()
     src = Path(source).resolve() if Path(source).exists() else None
+    if src is not None and src.is_file():
+        src = src.parent  # a checkpoint file: keep variants out of its folder too
     if src is not None and (out == src or src in out.parents):
         raise WattwiseError(
             f"output directory {out_dir} is inside the input model folder {source}",
