@@ -116,6 +116,23 @@ def _timed_passes(work: Callable[[], Any], repeats: int) -> tuple[Any, dict[str,
     }
 
 
+def _summary(
+    quality: float, metric: str, n: int, unit: str, latencies_ms: list[float], timing: dict[str, Any]
+) -> dict[str, Any]:
+    """One variant's figures: quality, latency percentiles, throughput and energy per 1,000 ``unit``."""
+    return {
+        "quality": quality,
+        "metric": metric,
+        "inputs": n,
+        "unit": unit,
+        "latency_ms_p50": _percentile(latencies_ms, 50),
+        "latency_ms_p95": _percentile(latencies_ms, 95),
+        "throughput_per_s": n / timing["seconds"] if timing["seconds"] > 0 else float("nan"),
+        "energy_j_per_1k": timing["joules"] / n * 1000,
+        **timing,
+    }
+
+
 def evaluate_encoder(
     fn: Callable[[dict[str, Any]], np.ndarray],
     tokenizer: Any,
@@ -139,18 +156,7 @@ def evaluate_encoder(
         t0 = time.perf_counter()
         fn(dict(batch))
         lat.append((time.perf_counter() - t0) * 1000)
-    n = len(sentences)
-    return {
-        "quality": quality,
-        "metric": "spearman_x100",
-        "inputs": n,
-        "unit": "sentences",
-        "latency_ms_p50": _percentile(lat, 50),
-        "latency_ms_p95": _percentile(lat, 95),
-        "throughput_per_s": n / timing["seconds"] if timing["seconds"] > 0 else float("nan"),
-        "energy_j_per_1k": timing["joules"] / n * 1000,
-        **timing,
-    }
+    return _summary(quality, "spearman_x100", len(sentences), "sentences", lat, timing)
 
 
 def lm_batches(tokenizer: Any, text: str, settings: EvalSettings) -> tuple[np.ndarray, np.ndarray]:
@@ -207,15 +213,4 @@ def evaluate_lm(
         t0 = time.perf_counter()
         fn(ids[i : i + 1], mask[i : i + 1])
         lat.append((time.perf_counter() - t0) * 1000)
-    n = int(ids.size)
-    return {
-        "quality": ppl,
-        "metric": "perplexity",
-        "inputs": n,
-        "unit": "tokens",
-        "latency_ms_p50": _percentile(lat, 50),
-        "latency_ms_p95": _percentile(lat, 95),
-        "throughput_per_s": n / timing["seconds"] if timing["seconds"] > 0 else float("nan"),
-        "energy_j_per_1k": timing["joules"] / n * 1000,
-        **timing,
-    }
+    return _summary(ppl, "perplexity", int(ids.size), "tokens", lat, timing)

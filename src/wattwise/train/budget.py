@@ -108,24 +108,22 @@ class EnergyBudget:
                 f"{self.name} reached: {used / J_PER_KWH:.3g} kWh used of {self.limit_j / J_PER_KWH:.3g} kWh"
                 f"{' — stopping' if self.action == 'stop' else ' (warn only, continuing)'}"
             )
-            ev = BudgetEvent("limit", step, used, frac, msg)
-            self.events.append(ev)
-            warnings.warn(msg, BudgetWarning, stacklevel=2)
-            log.warning(msg)
-            if self.on_limit is not None:
-                self.on_limit(ev)
+            self._emit(BudgetEvent("limit", step, used, frac, msg), self.on_limit)
         elif frac >= self.warn_at and not self._warned:
             self._warned = True
             msg = (
                 f"{self.name}: {frac:.0%} used ({used / J_PER_KWH:.3g} of {self.limit_j / J_PER_KWH:.3g} kWh)"
             )
-            ev = BudgetEvent("warn", step, used, frac, msg)
-            self.events.append(ev)
-            warnings.warn(msg, BudgetWarning, stacklevel=2)
-            log.warning(msg)
-            if self.on_warn is not None:
-                self.on_warn(ev)
+            self._emit(BudgetEvent("warn", step, used, frac, msg), self.on_warn)
         return self._hit and self.action == "stop"
+
+    def _emit(self, ev: BudgetEvent, hook: Callable[[BudgetEvent], None] | None) -> None:
+        """Record ``ev``, warn (Python warning and log) and call the user's hook, if any."""
+        self.events.append(ev)
+        warnings.warn(ev.message, BudgetWarning, stacklevel=3)
+        log.warning(ev.message)
+        if hook is not None:
+            hook(ev)
 
     def __call__(self, step: int, loss: float | None = None, tokens: int | None = None) -> bool:
         """Step hook for :func:`wattwise.train.tinygpt.train_tinygpt` (``on_step=budget``)."""
