@@ -1,4 +1,5 @@
-"""Exports of a run: CodeCarbon-compatible ``emissions.csv`` rows (so existing dashboards read them)."""
+"""Exports of a run: CodeCarbon-compatible ``emissions.csv`` rows (so existing dashboards read them), and the
+training types the Hugging Face model-card ``co2_eq_emissions`` block accepts."""
 
 from __future__ import annotations
 
@@ -13,6 +14,19 @@ import psutil
 from wattwise import __version__
 from wattwise.footprint import Footprint
 from wattwise.store.records import RunRecord
+
+#: ``training_type`` values of the Hugging Face model-card ``co2_eq_emissions`` metadata.
+TRAINING_TYPES = ("pre-training", "fine-tuning")
+
+
+def check_training_type(training_type: str) -> str:
+    """``training_type`` if the model card accepts it, else a clear error with the valid values."""
+    if training_type not in TRAINING_TYPES:
+        from wattwise.errors import unknown
+
+        raise unknown("training type", training_type, list(TRAINING_TYPES))
+    return training_type
+
 
 #: Column names of CodeCarbon 3.x ``emissions.csv`` (``codecarbon.output_methods.emissions_data.EmissionsData``).
 CODECARBON_COLUMNS = [

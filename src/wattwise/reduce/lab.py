@@ -315,12 +315,8 @@ def environment() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    model_name = ""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model_name = line.split(":", 1)[1].strip()
-                break
+    from wattwise.sensors.cpu_model import cpu_model_name
+
     try:
         import onnxruntime
 
@@ -328,7 +324,7 @@ def environment() -> dict[str, Any]:
     except ImportError:
         ort_v = None
     return {
-        "cpu": model_name or platform.processor(),
+        "cpu": cpu_model_name(),
         "cpu_flags": flags,
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,

@@ -13,10 +13,10 @@ from typing import Any
 from wattwise import __version__
 from wattwise.cli.common import fmt_energy, fmt_mass
 from wattwise.errors import WattwiseError
+from wattwise.export import check_training_type
 from wattwise.footprint import J_PER_KWH
 from wattwise.report.data import RunView
 
-TRAINING_TYPES = ("pre-training", "fine-tuning")
 START = "<!-- wattwise:co2:start -->"
 END = "<!-- wattwise:co2:end -->"
 HEADING = "## Environmental impact"
@@ -25,9 +25,7 @@ HEADING = "## Environmental impact"
 def co2_metadata(view: RunView, training_type: str | None = None, hardware: str | None = None,
                  location: str | None = None) -> dict[str, Any]:
     """The ``co2_eq_emissions`` mapping of a run."""
-    tt = training_type or view.rec.config.get("training_type") or "fine-tuning"
-    if tt not in TRAINING_TYPES:
-        raise WattwiseError(f"unknown training type {tt!r}", f"use one of: {', '.join(TRAINING_TYPES)}")
+    tt = check_training_type(training_type or view.rec.config.get("training_type") or "fine-tuning")
     fp = view.fp
     i = fp.intensity
     return {

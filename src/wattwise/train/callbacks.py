@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from wattwise.errors import WattwiseError
+from wattwise.export import check_training_type
 from wattwise.footprint import J_PER_KWH
 from wattwise.train.monitor import TrainingMonitor
 
@@ -20,8 +21,6 @@ try:  # transformers is an optional extra ([ml])
     from transformers import TrainerCallback as _HFBase
 except ImportError:  # pragma: no cover - exercised only without the extra
     _HFBase = object  # type: ignore[assignment,misc]
-
-TRAINING_TYPES = ("pre-training", "fine-tuning")
 
 
 def co2_eq_emissions(
@@ -32,10 +31,7 @@ def co2_eq_emissions(
     hardware_used: str | None = None,
 ) -> dict:
     """The Hugging Face model-card ``co2_eq_emissions`` entry (``emissions`` in grams CO2e) of a run."""
-    if training_type not in TRAINING_TYPES:
-        from wattwise.errors import unknown
-
-        raise unknown("training type", training_type, list(TRAINING_TYPES))
+    check_training_type(training_type)
     fp = monitor.footprint
     if fp is not None and hasattr(fp, "operational_kg"):
         grams = float(fp.operational_kg) * 1000.0
@@ -60,18 +56,10 @@ def co2_eq_emissions(
 
 def _hardware() -> str:
     import os
-    import platform
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} x {cpu} (CPU)"
+    from wattwise.sensors.cpu_model import cpu_model_name
+
+    return f"{os.cpu_count()} x {cpu_model_name()} (CPU)"
 
 
 class WattwiseCallback(_HFBase):  # type: ignore[misc,valid-type]
@@ -101,10 +89,7 @@ class WattwiseCallback(_HFBase):  # type: ignore[misc,valid-type]
     ) -> None:
         if _HFBase is object:  # pragma: no cover
             raise WattwiseError("transformers is not installed", "pip install 'wattwise[ml]'")
-        if training_type not in TRAINING_TYPES:
-            from wattwise.errors import unknown
-
-            raise unknown("training type", training_type, list(TRAINING_TYPES))
+        check_training_type(training_type)
         self.monitor = monitor or TrainingMonitor(name, **monitor_kwargs)
         self.training_type = training_type
         self.geographical_location = geographical_location
