@@ -117,3 +117,15 @@ def test_recommend_picks_cheapest_within_tolerance() -> None:
     labelled = lab.VariantResult("ft", [], True, quality=88, quality_drop=-1.3, energy_j_per_1k=1,
                                  uses_labels=True)
     assert lab.recommend([*rows, labelled], 0.5) == "a"
+
+
+def test_intensity_from_location_or_world_average() -> None:
+    from wattwise import grid
+    from wattwise.footprint import WORLD_AVERAGE
+
+    fr = lab.resolve_intensity(LabOptions(location="FR"))
+    assert fr["g_per_kwh"] == grid.intensity("FR").g_per_kwh and fr["location"] == "FR"
+    assert lab.resolve_intensity(LabOptions())["g_per_kwh"] == WORLD_AVERAGE.g_per_kwh
+    assert lab.resolve_intensity(LabOptions(intensity_g_per_kwh=12.0))["source"] == "given by the user"
+    with pytest.raises(WattwiseError, match="unknown location"):
+        lab.resolve_intensity(LabOptions(location="Atlantis"))

@@ -265,30 +265,17 @@ def _save_torch(model: Any, tokenizer: Any, folder: Path) -> str:
 
 
 def resolve_intensity(opts: LabOptions) -> dict[str, Any]:
-    """Carbon intensity for CO2 per 1,000 inputs: explicit value, a location (through wattwise.grid when
-    installed), else the world average."""
+    """Carbon intensity for CO2 per 1,000 inputs: explicit value, a location (embedded grid data), else the
+    world average."""
+    from wattwise import grid
     from wattwise.footprint import WORLD_AVERAGE
 
     if opts.intensity_g_per_kwh is not None:
         if opts.intensity_g_per_kwh < 0:
             raise WattwiseError("carbon intensity must be >= 0 gCO2e/kWh")
-        return {
-            "g_per_kwh": opts.intensity_g_per_kwh,
-            "source": "given by the user",
-            "location": opts.location,
-        }
-    if opts.location:
-        try:
-            from wattwise import grid  # type: ignore[attr-defined]
-
-            it = grid.intensity(opts.location)
-            return {"g_per_kwh": it.g_per_kwh, "source": it.source, "location": opts.location}
-        except (ImportError, AttributeError) as exc:
-            raise WattwiseError(
-                f"cannot resolve location {opts.location!r}: no grid data in this install",
-                "give --intensity G_PER_KWH instead",
-            ) from exc
-    return {"g_per_kwh": WORLD_AVERAGE.g_per_kwh, "source": WORLD_AVERAGE.source, "location": None}
+        return {"g_per_kwh": opts.intensity_g_per_kwh, "source": "given by the user", "location": opts.location}
+    it = grid.intensity(opts.location) if opts.location else WORLD_AVERAGE
+    return {"g_per_kwh": it.g_per_kwh, "source": it.source, "location": opts.location}
 
 
 def environment() -> dict[str, Any]:
