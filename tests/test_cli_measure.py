@@ -85,6 +85,9 @@ def test_sensors_lists_every_sensor_with_reason(capsys: pytest.CaptureFixture[st
         (["runs", "--store", "/proc/nope/s.sqlite"], "cannot open the run store"),
         (["run", "--", "no-such-program-xyz"], "cannot start 'no-such-program-xyz'"),
         (["export", "last", "--format", "xml"], "unknown export format"),
+        (["runs", "--bogus"], "No such option: --bogus"),
+        (["no-such-command"], "No such command"),
+        (["estimate", "--params"], "requires an argument"),
     ],
 )
 def test_bad_input_gives_one_clear_line(args: list[str], message: str) -> None:
@@ -93,6 +96,7 @@ def test_bad_input_gives_one_clear_line(args: list[str], message: str) -> None:
     assert message in r.stderr
     assert "Traceback" not in r.stderr + r.stdout
     assert r.stderr.startswith("error:")
+    assert "bug in wattwise" not in r.stderr  # usage errors are the user's, with a pointer to --help
 
 
 def test_killed_wattwise_run_is_interrupted(tmp_path: Path) -> None:

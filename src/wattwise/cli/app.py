@@ -41,6 +41,17 @@ for _name in COMMAND_MODULES:
     importlib.import_module(_name).register(app)
 
 
+def _is_usage_error(exc: Exception) -> bool:
+    """A command-line usage error (unknown option, missing or bad argument), from click or typer's own copy
+    of it (typer >= 0.2x raises ``typer._click`` exceptions, which are not ``click.ClickException``)."""
+    import click
+
+    if isinstance(exc, click.ClickException):
+        return True
+    base = getattr(typer, "TyperException", None)
+    return base is not None and isinstance(exc, base) and hasattr(exc, "format_message")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
     try:
@@ -61,11 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # click's usage errors exit through here
         return int(exc.code or 0) if isinstance(exc.code, int) else 1
     except Exception as exc:  # click usage errors (ClickException) and anything unexpected
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return exc.exit_code
+        if _is_usage_error(exc):
+            err_console.print(f"[bold red]error:[/] {exc.format_message()}", highlight=False)  # type: ignore[attr-defined]
+            ctx = getattr(exc, "ctx", None)
+            err_console.print(f"  hint: see `{ctx.command_path if ctx else 'wattwise'} --help`", highlight=False)
+            return int(getattr(exc, "exit_code", 2))
         err_console.print(f"[bold red]error:[/] {type(exc).__name__}: {exc}", highlight=False)
         err_console.print("  hint: this is a bug in wattwise; rerun with WATTWISE_DEBUG=1 for the traceback")
         if __import__("os").environ.get("WATTWISE_DEBUG"):
