@@ -25,6 +25,18 @@ from wattwise.schedule.forecast import (
 SERIES = [float((i * 37) % 101 + (i % 24) * 3) for i in range(24 * 30)]
 
 
+@pytest.fixture(scope="module")
+def bench():
+    """bench/scheduling.py as a module (it is a script, not part of the package)."""
+    pytest.importorskip("numpy")
+    path = Path(__file__).resolve().parents[1] / "bench" / "scheduling.py"
+    spec = importlib.util.spec_from_file_location("bench_scheduling", path)
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_persistence_forecasts():
     i0 = 24 * 20 + 5
     assert offline_values(SERIES, i0, 30, "yesterday")[:24] == SERIES[i0 - 24: i0]
@@ -76,15 +88,9 @@ def test_adaptive_chooses_the_decay_time_from_past_errors():
     assert offline_values(steps, i0, 30, "adaptive") == offline_values(steps, i0, 30, "blend", tau_h=tau)
 
 
-def test_bench_vectorised_forecasts_match_the_library():
-    pytest.importorskip("numpy")
+def test_bench_vectorised_forecasts_match_the_library(bench):
     import numpy as np
 
-    path = Path(__file__).resolve().parents[1] / "bench" / "scheduling.py"
-    spec = importlib.util.spec_from_file_location("bench_scheduling", path)
-    bench = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(bench)
     x = np.array(grid.traces.load_trace("GB").lca)
     for method in ("yesterday", "last-week", "profile", "blend", "adaptive", "actual"):
         f = bench.forecast_matrix(x, 30, method)
@@ -93,6 +99,18 @@ def test_bench_vectorised_forecasts_match_the_library():
     small = bench.simulate(x[: 24 * 40], 6, 8)
     assert small["oracle_pct"] >= small["forecast_pct"] and small["oracle_pct"] >= 0
     assert small["pause_resume_oracle_pct"] >= small["oracle_pct"] - 1e-9
+
+
+def test_bench_synthetic_provider_sensitivity(bench):
+    """The synthetic provider-like forecast is the oracle at zero error and loses capture as its error grows."""
+    import numpy as np
+
+    x = np.array(grid.traces.load_trace("DE").lca)[: 24 * 60]
+    caps = [bench.synthetic_capture(x, sigma, seeds=1) for sigma in (0.0, 0.1, 0.5)]
+    assert caps[0] == 1.0
+    assert caps[0] > caps[1] > caps[2] > 0
+    assert bench.rel_rmse(x, 24, "actual") == 0.0
+    assert 0.05 < bench.rel_rmse(x, 24) < 1.0
 
 
 def test_trace_forecast_labels():
@@ -173,17 +191,12 @@ def test_configured_provider_forecast_and_fallback(monkeypatch):
         make_forecast("DE", 1_700_000_000, 12, "live")
 
 
-def test_library_and_bench_choose_the_same_start():
+def test_library_and_bench_choose_the_same_start(bench):
     np = pytest.importorskip("numpy")
     from numpy.lib.stride_tricks import sliding_window_view
 
     from wattwise.schedule import best_window
 
-    path = Path(__file__).resolve().parents[1] / "bench" / "scheduling.py"
-    spec = importlib.util.spec_from_file_location("bench_scheduling_b", path)
-    bench = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(bench)
     tr = grid.traces.load_trace("GB")
     x = np.array(tr.lca)
     d, w = 6, 24
@@ -196,7 +209,7 @@ def test_library_and_bench_choose_the_same_start():
             assert win.start.timestamp() == t0 + 3600 * int(k[i0])
 
 
-def test_runner_replans_hourly_like_the_bench():
+def test_runner_replans_hourly_like_the_bench(bench):
     """``wattwise run --within`` re-forecasts at every new hour while waiting; the start it reaches equals the
     bench's ``replan_starts`` (and uses, at each hour, only the data before that hour)."""
     import io
@@ -206,11 +219,6 @@ def test_runner_replans_hourly_like_the_bench():
 
     from wattwise.schedule.runner import wait_then_start
 
-    path = Path(__file__).resolve().parents[1] / "bench" / "scheduling.py"
-    spec = importlib.util.spec_from_file_location("bench_scheduling_c", path)
-    bench = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(bench)
     tr = grid.traces.load_trace("DE")
     x = np.array(tr.lca)
     d, w = 3, 12
