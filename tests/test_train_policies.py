@@ -234,3 +234,27 @@ def test_monitor_step_answers_only_for_the_budget() -> None:
     mon.evaluate(2.0)
     assert mon.evaluate(2.5) is True and mon.should_stop
     assert mon.step() is False  # early stopping must not cut a cool-down short through step()
+
+
+def test_monitor_intensity_from_location_config_or_given(monkeypatch) -> None:
+    import wattwise.grid as grid
+    from wattwise.footprint import WORLD_AVERAGE
+
+    fr = grid.intensity("FR").g_per_kwh
+    mon = TrainingMonitor("fr", energy_j=FakeMeter(), location="FR", budget_g=1.0).start()
+    assert mon.intensity.g_per_kwh == fr and mon.intensity.location == "FR"
+    assert mon.co2_g(J_PER_KWH) == pytest.approx(fr)  # 1 kWh at PUE 1
+    assert mon.budget is not None and mon.budget.intensity_g_per_kwh == fr
+    assert TrainingMonitor("w", energy_j=FakeMeter()).intensity == WORLD_AVERAGE
+    monkeypatch.setenv("WATTWISE_LOCATION", "DE")
+    assert TrainingMonitor("cfg", energy_j=FakeMeter()).intensity.location == "DE"
+    assert TrainingMonitor("given", energy_j=FakeMeter(), intensity=12.0, location="FR").intensity.g_per_kwh == 12.0
+    with pytest.raises(WattwiseError, match="unknown location 'Atlantis'"):
+        TrainingMonitor("bad", energy_j=FakeMeter(), location="Atlantis")
+
+
+def test_monitor_records_its_run_at_the_location() -> None:
+    with TrainingMonitor("loc", location="FR") as mon:
+        mon.step(tokens=4)
+    assert mon.run.location == "FR"
+    assert mon.footprint is not None and mon.footprint.intensity.location == "FR"

@@ -67,7 +67,8 @@ class WattwiseCallback(_HFBase):  # type: ignore[misc,valid-type]
 
     ``Trainer(..., callbacks=[WattwiseCallback(budget_kwh=0.2, early_stopping={"min_rate_fraction": 0.1})])``.
     Keyword arguments other than those below go to :class:`TrainingMonitor` (``run``, ``energy_j``,
-    ``budget_kwh``, ``budget_g``, ``budget_action``, ``early_stopping``, ``intensity``, ``pue`` ...).
+    ``budget_kwh``, ``budget_g``, ``budget_action``, ``early_stopping``, ``intensity``, ``location``, ``pue`` ...;
+    ``location="FR"`` or a zone or cloud region sets the grid intensity, as ``WATTWISE_LOCATION`` does).
     ``metric``: the evaluation metric watched by early stopping (``eval_loss``; ``mode="max"`` in the policy
     for accuracy-like metrics). ``tokens_per_step``: counted per optimiser step when given. At the end,
     :attr:`co2_eq_emissions` holds the model-card entry; it is also written to

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from wattwise.footprint import J_PER_KWH, WORLD_AVERAGE, Intensity
+from wattwise.footprint import J_PER_KWH, Intensity
 from wattwise.meter import track
 from wattwise.train.budget import BudgetEvent, EnergyBudget
 from wattwise.train.early_stopping import EnergyAwareEarlyStopping
@@ -31,6 +31,18 @@ from wattwise.train.forecast import Forecast, RunForecaster
 
 #: Oldest energy figure (s) the monitor accepts; a fresher one costs a synchronous sample (a few ms).
 FRESH_S = 0.25
+
+
+def _intensity(given: Intensity | float | None, location: str | None) -> Intensity:
+    """The intensity the budget, forecast and model card use: the one given, else the grid's for ``location``
+    (else the configured location, ``WATTWISE_LOCATION``), else the world average."""
+    if isinstance(given, Intensity):
+        return given
+    if given is not None:
+        return Intensity(float(given), "given by the user", "user")
+    from wattwise.grid import intensity
+
+    return intensity(location)  # an unknown location is the user's error: raised with a hint
 
 
 class TrainingMonitor:
@@ -51,6 +63,7 @@ class TrainingMonitor:
         early_stopping: EnergyAwareEarlyStopping | dict | None = None,
         forecast_warmup: int | None = None,
         intensity: Intensity | float | None = None,
+        location: str | None = None,
         pue: float = 1.0,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
@@ -60,15 +73,8 @@ class TrainingMonitor:
         self.run: Any = None
         self._ctx: Any = None
         self.total_steps = total_steps
-        self.intensity = (
-            intensity
-            if isinstance(intensity, Intensity)
-            else (
-                Intensity(float(intensity), "given by the user", "user")
-                if intensity is not None
-                else WORLD_AVERAGE
-            )
-        )
+        self.location = location or getattr(run, "location", None)
+        self.intensity = _intensity(intensity, self.location)
         self.pue = pue
         self.clock = clock
         self.steps = 0
@@ -100,7 +106,7 @@ class TrainingMonitor:
         if self._run_given is not None:
             self.run = self._run_given
         elif self._energy_fn is None:
-            self._ctx = track(self.name)
+            self._ctx = track(self.name, location=self.location)
             self.run = self._ctx.__enter__()
         self._e0 = self._raw_energy()
         self._t0 = self.clock()
