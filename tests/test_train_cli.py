@@ -16,11 +16,12 @@ def _home(tmp_path, monkeypatch) -> None:
 
 def test_train_tinygpt_tiny(tmp_path, capsys) -> None:
     out = tmp_path / "tg"
-    rc = main(["train-tinygpt", "--tiny", "--steps", "40", "--out", str(out), "--early-stop", "0.01"])
+    rc = main(["train-tinygpt", "--tiny", "--steps", "40", "--out", str(out), "--early-stop", "0.01", "-l", "FR"])
     assert rc == 0
     assert (out / "ckpt.pt").exists()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["steps_done"] == 40 and summary["energy"]["energy_kwh"] >= 0
+    assert summary["energy"]["intensity_source"].endswith("country FR")
     assert "val loss" in capsys.readouterr().out
 
 
@@ -43,6 +44,7 @@ def test_compare_training_quick(tmp_path, capsys) -> None:
         (["compare-training", "--variants", "fixed,bogus"], "unknown variant"),
         (["compare-training", "--target", "-1"], "must be positive"),
         (["train-tinygpt", "--steps", "0"], "at least 1"),
+        (["train-tinygpt", "--location", "Atlantis"], "unknown location 'Atlantis'"),
         (["train-tinygpt", "--budget-kwh", "0"], "must be positive"),
         (["train-tinygpt", "--early-stop", "0.1", "--cooldown", "2"], "between 0 and 1"),
     ],

@@ -28,7 +28,10 @@ def train_tinygpt_cmd(
     bf16: bool = typer.Option(False, "--bf16", help="CPU bf16 autocast"),
     budget_kwh: float = typer.Option(None, "--budget-kwh", help="energy budget: warn at 80 %, stop at 100 %"),
     budget_g: float = typer.Option(
-        None, "--budget-g", help="carbon budget in grams CO2e (world-average grid)"
+        None, "--budget-g", help="carbon budget in grams CO2e (grid of --location, else the world average)"
+    ),
+    location: str | None = typer.Option(
+        None, "--location", "-l", help="where it runs (country, zone or cloud region): grid intensity for CO2"
     ),
     warn_only: bool = typer.Option(False, "--warn-only", help="at the budget only warn, do not stop"),
     early_stop: float = typer.Option(
@@ -61,64 +64,66 @@ def train_tinygpt_cmd(
         **({"batch_size": 8, "eval_every": 50, "eval_batches": 4} if tiny else {}),
     )
     config = TinyGPTConfig.tiny() if tiny else None
-    ctx = track("tinygpt")
-    run = ctx.__enter__()
-    holder: dict = {}
+    if location:
+        from wattwise.grid import resolve_location
 
-    def save_on_limit(event: object) -> None:
-        if "model" in holder:
-            save_checkpoint(
-                holder["model"], holder["tok"], out / "budget-ckpt.pt", extra={"reason": "budget"}
+        resolve_location(location)  # an unknown location fails before anything is recorded
+    with track("tinygpt", location=location) as run:  # a failed or interrupted run is recorded as such
+        holder: dict = {}
+
+        def save_on_limit(event: object) -> None:
+            if "model" in holder:
+                save_checkpoint(
+                    holder["model"], holder["tok"], out / "budget-ckpt.pt", extra={"reason": "budget"}
+                )
+
+        es = {"min_rate_fraction": early_stop, "window": 3, "min_evals": 4} if early_stop else None
+        mon = TrainingMonitor(
+            "tinygpt",
+            run=run,
+            total_steps=steps,
+            budget_kwh=budget_kwh,
+            budget_g=budget_g,
+            budget_action="warn" if warn_only else "stop",
+            on_limit=save_on_limit,
+            early_stopping=es,
+        ).start()
+
+        def on_eval(step: int, val: float) -> bool:
+            fc = mon.forecast
+            extra = (
+                (
+                    f"  forecast {fc.energy_kwh * 1000:.3g} Wh [{fc.energy_low_j / 3600:.3g}–"
+                    f"{fc.energy_high_j / 3600:.3g}], {fc.seconds:.0f} s"
+                )
+                if fc
+                else ""
             )
-
-    es = {"min_rate_fraction": early_stop, "window": 3, "min_evals": 4} if early_stop else None
-    mon = TrainingMonitor(
-        "tinygpt",
-        run=run,
-        total_steps=steps,
-        budget_kwh=budget_kwh,
-        budget_g=budget_g,
-        budget_action="warn" if warn_only else "stop",
-        on_limit=save_on_limit,
-        early_stopping=es,
-    ).start()
-
-    def on_eval(step: int, val: float) -> bool:
-        fc = mon.forecast
-        extra = (
-            (
-                f"  forecast {fc.energy_kwh * 1000:.3g} Wh [{fc.energy_low_j / 3600:.3g}–"
-                f"{fc.energy_high_j / 3600:.3g}], {fc.seconds:.0f} s"
+            console.print(
+                f"step {step:>5}  val loss {val:.4f}  energy {mon.energy_j() / 3600:.3g} Wh{extra}",
+                highlight=False,
             )
-            if fc
-            else ""
+            return mon.evaluate(val, step)
+
+        on_eval.name = "early stopping"  # type: ignore[attr-defined]
+
+        def on_step(step: int, loss: float, tokens: int) -> bool:
+            return mon.step(tokens=tokens)
+
+        on_step.name = "energy budget"  # type: ignore[attr-defined]
+        import torch
+
+        from wattwise.train.tinygpt import TinyGPT, shakespeare
+
+        data = shakespeare()
+        torch.manual_seed(seed)
+        from dataclasses import replace
+
+        model = TinyGPT(replace(config or TinyGPTConfig(), vocab_size=data.tokenizer.vocab_size))
+        holder.update(model=model, tok=data.tokenizer)
+        res = train_tinygpt(
+            steps, settings=settings, data=data, init_from=model, out_dir=out, on_step=on_step, on_eval=on_eval
         )
-        console.print(
-            f"step {step:>5}  val loss {val:.4f}  energy {mon.energy_j() / 3600:.3g} Wh{extra}",
-            highlight=False,
-        )
-        return mon.evaluate(val, step)
-
-    on_eval.name = "early stopping"  # type: ignore[attr-defined]
-
-    def on_step(step: int, loss: float, tokens: int) -> bool:
-        return mon.step(tokens=tokens)
-
-    on_step.name = "energy budget"  # type: ignore[attr-defined]
-    import torch
-
-    from wattwise.train.tinygpt import TinyGPT, shakespeare
-
-    data = shakespeare()
-    torch.manual_seed(seed)
-    from dataclasses import replace
-
-    model = TinyGPT(replace(config or TinyGPTConfig(), vocab_size=data.tokenizer.vocab_size))
-    holder.update(model=model, tok=data.tokenizer)
-    res = train_tinygpt(
-        steps, settings=settings, data=data, init_from=model, out_dir=out, on_step=on_step, on_eval=on_eval
-    )
-    ctx.__exit__(None, None, None)
     mon.close()
     summary = {**res.to_dict(), "energy": mon.summary()}
     out.mkdir(parents=True, exist_ok=True)
