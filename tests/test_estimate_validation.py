@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
+
+from tests.bench_loader import load_bench
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_validation_bench_meets_targets(tmp_path, monkeypatch, capsys):
-    spec = importlib.util.spec_from_file_location(
-        "estimator_validation", ROOT / "bench" / "estimator_validation.py"
-    )
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_bench("estimator_validation")
     monkeypatch.setattr(mod, "OUT", tmp_path / "estimator.json")
     assert mod.main() == 0
     capsys.readouterr()

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
 
 import wattwise.grid as grid
+from tests.bench_loader import load_bench
 from wattwise.errors import WattwiseError
 from wattwise.schedule.forecast import (
     ADAPTIVE_TAUS_H,
@@ -29,12 +28,7 @@ SERIES = [float((i * 37) % 101 + (i % 24) * 3) for i in range(24 * 30)]
 def bench():
     """bench/scheduling.py as a module (it is a script, not part of the package)."""
     pytest.importorskip("numpy")
-    path = Path(__file__).resolve().parents[1] / "bench" / "scheduling.py"
-    spec = importlib.util.spec_from_file_location("bench_scheduling", path)
-    module = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("scheduling")
 
 
 def test_persistence_forecasts():

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
+from tests.bench_loader import load_bench
 from wattwise.errors import NotFoundError, WattwiseError
 from wattwise.schedule.handoff import k8s_job, sbatch_command, slurm_time, submit_sbatch
 from wattwise.schedule.where import best_location
@@ -67,11 +66,7 @@ def test_where_ranks_and_rejects():
 
 def test_bench_runs_on_a_small_synthetic_dataset(tmp_path):
     pytest.importorskip("numpy")
-    path = Path(__file__).resolve().parents[1] / "bench" / "scheduling.py"
-    spec = importlib.util.spec_from_file_location("bench_scheduling_small", path)
-    bench = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(bench)
+    bench = load_bench("scheduling")
     head = ("Datetime (UTC),Country,Zone Name,Zone Id,Carbon Intensity gCO₂eq/kWh (direct),"
             "Carbon Intensity gCO₂eq/kWh (LCA),Low Carbon Percentage,Renewable Percentage,Data Source,"
             "Data Estimated,Data Estimation Method\n")
