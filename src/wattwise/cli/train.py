@@ -64,11 +64,9 @@ def train_tinygpt_cmd(
         **({"batch_size": 8, "eval_every": 50, "eval_batches": 4} if tiny else {}),
     )
     config = TinyGPTConfig.tiny() if tiny else None
-    if location:
-        from wattwise.grid import resolve_location
-
-        resolve_location(location)  # an unknown location fails before anything is recorded
-    with track("tinygpt", location=location) as run:  # a failed or interrupted run is recorded as such
+    # an unknown location fails as the run starts, before anything is recorded; a failed or interrupted
+    # training run is recorded as such
+    with track("tinygpt", location=location) as run:
         holder: dict = {}
 
         def save_on_limit(event: object) -> None:
