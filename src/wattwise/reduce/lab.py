@@ -266,15 +266,10 @@ def _save_torch(model: Any, tokenizer: Any, folder: Path) -> str:
 
 def resolve_intensity(opts: LabOptions) -> dict[str, Any]:
     """Carbon intensity for CO2 per 1,000 inputs: explicit value, a location (embedded grid data), else the
-    world average."""
-    from wattwise import grid
-    from wattwise.footprint import WORLD_AVERAGE
+    world average (:func:`wattwise.estimate.location.resolve`)."""
+    from wattwise.estimate.location import resolve
 
-    if opts.intensity_g_per_kwh is not None:
-        if opts.intensity_g_per_kwh < 0:
-            raise WattwiseError("carbon intensity must be >= 0 gCO2e/kWh")
-        return {"g_per_kwh": opts.intensity_g_per_kwh, "source": "given by the user", "location": opts.location}
-    it = grid.intensity(opts.location) if opts.location else WORLD_AVERAGE
+    it, _, _ = resolve(opts.location, opts.intensity_g_per_kwh)
     return {"g_per_kwh": it.g_per_kwh, "source": it.source, "location": opts.location}
 
 

@@ -23,6 +23,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from wattwise.config import setting
+from wattwise.estimate.location import resolve
 from wattwise.footprint import J_PER_KWH, Intensity
 from wattwise.meter import track
 from wattwise.train.budget import BudgetEvent, EnergyBudget
@@ -31,18 +33,6 @@ from wattwise.train.forecast import Forecast, RunForecaster
 
 #: Oldest energy figure (s) the monitor accepts; a fresher one costs a synchronous sample (a few ms).
 FRESH_S = 0.25
-
-
-def _intensity(given: Intensity | float | None, location: str | None) -> Intensity:
-    """The intensity the budget, forecast and model card use: the one given, else the grid's for ``location``
-    (else the configured location, ``WATTWISE_LOCATION``), else the world average."""
-    if isinstance(given, Intensity):
-        return given
-    if given is not None:
-        return Intensity(float(given), "given by the user", "user")
-    from wattwise.grid import intensity
-
-    return intensity(location)  # an unknown location is the user's error: raised with a hint
 
 
 class TrainingMonitor:
@@ -73,8 +63,10 @@ class TrainingMonitor:
         self.run: Any = None
         self._ctx: Any = None
         self.total_steps = total_steps
-        self.location = location or getattr(run, "location", None)
-        self.intensity = _intensity(intensity, self.location)
+        # budgets, forecast and model card: the intensity given, else the grid's for the location (argument, the
+        # given run's, or WATTWISE_LOCATION), else the world average; an unknown location is an error with a hint
+        self.location = location or getattr(run, "location", None) or setting("location")
+        self.intensity = resolve(self.location, intensity)[0]
         self.pue = pue
         self.clock = clock
         self.steps = 0
