@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from wattwise.footprint import J_PER_KWH, WORLD_AVERAGE, DomainEnergy, Footprint, Intensity, Method
-from wattwise.store.records import CounterRow, SampleRow
+from wattwise.store.records import CounterRow, RunRecord, SampleRow
 
 
 def domain_totals(samples: Iterable[SampleRow]) -> list[DomainEnergy]:
@@ -89,3 +90,23 @@ def footprint_from_samples(
     if pue is not None:
         fp.pue, fp.pue_source = pue, "user-supplied PUE"
     return fp
+
+
+class RunSource(Protocol):
+    """What :func:`run_footprint` needs of a store."""
+
+    def samples(self, run_id: str) -> list[SampleRow]: ...
+
+    def counters(self, run_id: str) -> list[CounterRow]: ...
+
+
+def run_footprint(store: RunSource, rec: RunRecord, *, location: str | None = None,
+                  intensity: float | None = None, pue: float | None = None) -> Footprint:
+    """The one stored run -> :class:`Footprint` function: every command and export reads a run through it.
+
+    Given ``location``/``intensity``/``pue`` override what the run recorded.
+    """
+    g = intensity if intensity is not None else rec.config.get("intensity_g_per_kwh")
+    p = pue if pue is not None else rec.config.get("pue")
+    return footprint_from_samples(store.samples(rec.id), store.counters(rec.id), rec.duration_s,
+                                  location or rec.location, g, pue=p, strict=location is not None)

@@ -14,7 +14,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from wattwise.accounting import footprint_from_samples, phase_energy_j
+from wattwise.accounting import phase_energy_j, run_footprint
 from wattwise.cli.common import StoreOpt, console, err, fmt_energy, fmt_mass, positive, store_from
 from wattwise.config import setting
 from wattwise.errors import WattwiseError
@@ -32,14 +32,6 @@ def _when(t: float | None) -> str:
 def _dur(s: float) -> str:
     s = round(s)
     return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
-
-
-def run_footprint(store: SqlStore, rec: RunRecord, location: str | None = None,
-                  intensity: float | None = None) -> Footprint:
-    """The stored run's footprint at its (or the given) location."""
-    g = intensity if intensity is not None else rec.config.get("intensity_g_per_kwh")
-    return footprint_from_samples(store.samples(rec.id), store.counters(rec.id), rec.duration_s,
-                                  location or rec.location, g, strict=location is not None)
 
 
 def footprint_table(fp: Footprint, title: str = "Energy by component") -> Table:
@@ -185,7 +177,7 @@ def register(app: typer.Typer) -> None:
         """Energy of a run by component (measured/modelled), per phase and per counted unit."""
         s = store_from(store)
         rec = s.get_run(run_id)
-        fp = run_footprint(s, rec, location, intensity)
+        fp = run_footprint(s, rec, location=location, intensity=intensity)
         phases = phase_energy_j(s.samples(rec.id))
         members = s.members(rec.id)
         nodes = s.energy_by_node(rec.id) if members else {}
@@ -248,7 +240,7 @@ def register(app: typer.Typer) -> None:
             raise WattwiseError(f"unknown export format {fmt!r}", "use codecarbon-csv or json")
         s = store_from(store)
         rec = s.get_run(run_id)
-        fp = run_footprint(s, rec, location, intensity)
+        fp = run_footprint(s, rec, location=location, intensity=intensity)
         if fmt == "json":
             text = json.dumps({"run": _run_dict(rec), "footprint": fp.to_dict(),
                                "phases_j": phase_energy_j(s.samples(rec.id))}, indent=2)
