@@ -1,0 +1,100 @@
+"""What a run ran on, recorded with the run (so exports describe the run's host, not the exporting machine).
+
+:func:`host_info` is stored in the run's config at start (``config["host_info"]``); :class:`UsageProbe`
+adds the mean CPU utilisation and the memory in use at the end (``config["usage"]``).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+from typing import Any
+
+import psutil
+
+GIB = 2**30
+
+
+def gpu_names() -> list[str]:
+    """Names of the NVIDIA GPUs NVML sees (empty without a driver); never raises."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+    except Exception:
+        return []
+    try:
+        names = []
+        for i in range(pynvml.nvmlDeviceGetCount()):
+            n = pynvml.nvmlDeviceGetName(pynvml.nvmlDeviceGetHandleByIndex(i))
+            names.append(n.decode() if isinstance(n, bytes) else str(n))
+        return names
+    except Exception:
+        return []
+    finally:
+        try:
+            pynvml.nvmlShutdown()
+        except Exception:
+            pass
+
+
+def host_info() -> dict[str, Any]:
+    """OS, Python, CPU, RAM and GPUs of this machine, as plain JSON values."""
+    from wattwise.sensors.cpu_model import cpu_model_name
+
+    gpus = gpu_names()
+    return {
+        "os": platform.platform(),
+        "python_version": platform.python_version(),
+        "cpu_count": psutil.cpu_count() or os.cpu_count() or 0,
+        "cpu_model": cpu_model_name(),
+        "ram_total_gb": psutil.virtual_memory().total / GIB,
+        "gpu_count": len(gpus),
+        "gpu_model": ", ".join(sorted(set(gpus))),
+        "platform": sys.platform,
+    }
+
+
+class UsageProbe:
+    """Mean CPU utilisation between :meth:`start` and :meth:`finish` (machine-wide, from ``/proc/stat``-style
+    CPU times) and the memory in use at the end; with ``pids``, the resident memory of those process trees."""
+
+    def __init__(self, pids: list[int] | None = None) -> None:
+        self.pids = pids
+        self._t0: Any = None
+        self._wall0 = 0.0
+
+    def start(self) -> None:
+        try:
+            self._t0 = psutil.cpu_times()
+        except Exception:
+            self._t0 = None
+        self._wall0 = time.time()
+
+    def finish(self) -> dict[str, float | None]:
+        out: dict[str, float | None] = {"cpu_utilization_percent": None, "ram_used_gb": None,
+                                        "ram_utilization_percent": None}
+        try:
+            if self._t0 is not None and self.pids is None:
+                t1 = psutil.cpu_times()
+                busy = (sum(t1) - t1.idle - getattr(t1, "iowait", 0.0)) - (
+                    sum(self._t0) - self._t0.idle - getattr(self._t0, "iowait", 0.0))
+                total = sum(t1) - sum(self._t0)
+                if total > 0:
+                    out["cpu_utilization_percent"] = round(100.0 * min(max(busy / total, 0.0), 1.0), 2)
+            vm = psutil.virtual_memory()
+            if self.pids is None:
+                out["ram_used_gb"] = (vm.total - vm.available) / GIB
+                out["ram_utilization_percent"] = vm.percent
+            else:
+                from wattwise.sensors.proctree import tree_sum
+
+                rss = tree_sum(self.pids, lambda p: p.memory_info().rss)
+                if rss > 0:
+                    out["ram_used_gb"] = rss / GIB
+                    out["ram_utilization_percent"] = round(100.0 * rss / vm.total, 2)
+        except Exception:  # a probe never fails a run
+            pass
+        return out
