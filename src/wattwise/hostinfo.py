@@ -40,6 +40,28 @@ def gpu_names() -> list[str]:
             pass
 
 
+def cpu_sockets() -> int:
+    """Physical CPU packages (distinct ``physical id`` in /proc/cpuinfo; 1 where unknown)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            ids = {line.split(":", 1)[1].strip() for line in f if line.startswith("physical id")}
+        return max(len(ids), 1)
+    except OSError:
+        return 1
+
+
+def hardware_text(info: dict[str, Any]) -> str:
+    """Hub-style ``hardware_used``: "8 x NVIDIA H100 80GB HBM3, 2 x AMD EPYC 9654 (CPU)"; "" when unknown."""
+    parts = []
+    names = [n.strip() for n in str(info.get("gpu_model") or "").split(",") if n.strip()]
+    if info.get("gpu_count") and names:
+        parts.append(f"{int(info['gpu_count'])} x {names[0]}" if len(names) == 1 else
+                     f"{int(info['gpu_count'])} GPUs ({', '.join(names)})")
+    if info.get("cpu_model"):
+        parts.append(f"{int(info.get('cpu_sockets') or 1)} x {info['cpu_model']} (CPU)")
+    return ", ".join(parts)
+
+
 def host_info() -> dict[str, Any]:
     """OS, Python, CPU, RAM and GPUs of this machine, as plain JSON values."""
     from wattwise.sensors.cpu_model import cpu_model_name
@@ -50,6 +72,7 @@ def host_info() -> dict[str, Any]:
         "python_version": platform.python_version(),
         "cpu_count": psutil.cpu_count() or os.cpu_count() or 0,
         "cpu_model": cpu_model_name(),
+        "cpu_sockets": cpu_sockets(),
         "ram_total_gb": psutil.virtual_memory().total / GIB,
         "gpu_count": len(gpus),
         "gpu_model": ", ".join(sorted(set(gpus))),
