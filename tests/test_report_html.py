@@ -44,13 +44,41 @@ def test_sci_formula_and_units():
     assert s.r == pytest.approx(1000)
     assert s.value_g == pytest.approx((3.0 * 300 + 100) / 1000)
     assert sci(fp, parse_unit("training run", fp.counters)).value_g == pytest.approx(1000.0)
-    per_inf = sci(fp, parse_unit("1000 inferences", fp.counters))  # counted as samples
-    assert per_inf.unit.counter == "samples" and per_inf.value_g == pytest.approx(1000.0 / 0.5)
+    with pytest.raises(WattwiseError, match="counted no 'inferences'"):  # R never from another counter
+        parse_unit("1000 inferences", fp.counters)
+    per_sample = sci(fp, parse_unit("1000 samples", fp.counters))
+    assert per_sample.unit.counter == "samples" and per_sample.value_g == pytest.approx(1000.0 / 0.5)
+    assert "network" in per_sample.boundary
     assert sci(fp, parse_unit("per token", fp.counters)).value_g == pytest.approx(1000.0 / 1e6)
     with pytest.raises(WattwiseError, match="counted no 'images'"):
         parse_unit("images", fp.counters)
     with pytest.raises(WattwiseError, match="cannot read"):
         parse_unit("??", fp.counters)
+
+
+def test_sci_m_from_the_embodied_model():
+    """M = TE x TS x RS: a CPU-only host from its packages and DRAM, GPUs from the catalogue (+ host share)."""
+    from wattwise.estimate import assumptions
+    from wattwise.estimate.embodied import HOURS_PER_YEAR
+    from wattwise.report.sci import run_embodied
+    from wattwise.store.records import RunRecord
+
+    host = {"cpu_model": "AMD EPYC 9654", "cpu_sockets": 2, "ram_total_gb": 512.0, "gpu_count": 0}
+    rec = RunRecord("r", "t", "finished", 0.0, 3600.0, config={"host_info": host})
+    fp = Footprint([DomainEnergy("cpu", 1.0, Method.MEASURED, "rapl", 0.05)], Intensity(300.0, "test"),
+                   duration_s=3600.0, counters={"tokens": 1e6})
+    kg, source = run_embodied(rec, fp)
+    life_h = assumptions.embodied()["lifetime_years"] * HOURS_PER_YEAR
+    assert kg == pytest.approx((2 * 1.47 + 512 * 0.4) / life_h) and "CPU-only" in source
+    s = sci(fp, parse_unit("training run", fp.counters), (kg, source))
+    assert s.m_g == pytest.approx(kg * 1000) and s.value_g == pytest.approx(300.0 + kg * 1000)
+    gpu_host = {**host, "gpu_count": 8, "gpu_model": "NVIDIA H100 80GB HBM3"}
+    rec = RunRecord("g", "t", "finished", 0.0, 3600.0, config={"host_info": {**gpu_host, "gpu_model": "H100"}})
+    fp_gpu = Footprint([DomainEnergy(f"gpu:{i}", 1.0, Method.MEASURED, "nvml", 0.05) for i in range(2)],
+                       duration_s=3600.0)
+    kg_gpu, src = run_embodied(rec, fp_gpu)
+    assert kg_gpu > 0 and "2 GPU(s)" in src  # the 2 GPUs the run metered, not the 8 of the host
+    assert run_embodied(RunRecord("o", "t", "finished", 0.0, 10.0), fp)[0] == 0.0  # no host recorded
 
 
 def test_comparison_and_compressed_whatif(tmp_path):
