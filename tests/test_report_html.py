@@ -140,3 +140,23 @@ def test_missing_plotly_is_a_clear_error(tmp_path, monkeypatch):
     with pytest.raises(WattwiseError, match="plotly") as exc:
         write_report(s, rid, tmp_path / "r.html")
     assert "wattwise[report]" in (exc.value.hint or "")
+
+
+def test_power_series_has_no_artefacts_at_phase_edges_or_start():
+    """A constant 4 W with zero-length and 1 ms samples cut at phase edges: a flat line, energy kept."""
+    from wattwise.report.plots import power_series
+    from wattwise.store.records import SampleRow
+
+    rows, t = [], 100.0
+    for k in range(60):
+        rows.append(SampleRow("r", t, t + 1.0, "ram", 4.0, "modelled", "ram-model", 0.5, "train"))
+        t += 1.0
+        if k % 10 == 9:  # a phase edge: a zero-length sample and a 1 ms one with 2 ms worth of energy (jitter)
+            rows.append(SampleRow("r", t, t, "ram", 0.0, "modelled", "ram-model", 0.5, "eval"))
+            rows.append(SampleRow("r", t, t + 0.001, "ram", 0.008, "modelled", "ram-model", 0.5, "eval"))
+            t += 0.001
+    xs, ys = power_series(rows, 100.0)["ram"]
+    assert min(ys) > 3.9 and max(ys) < 4.1  # no dip to 0 W, no spike
+    assert xs[0] < 1.0 and ys[0] == pytest.approx(4.0, rel=0.01)  # starts at the first sample's power
+    widths = (xs[-1] - xs[0]) / (len(xs) - 1)
+    assert sum(ys) * widths == pytest.approx(sum(r.joules for r in rows), rel=0.03)
