@@ -125,6 +125,24 @@ def test_hf_trainer_card_and_integrations_get_energy(tmp_path, monkeypatch) -> N
     assert any(t.endswith("wattwise/energy_kwh") for t in tags) and any(t.endswith("wattwise/co2_g") for t in tags)
 
 
+def test_hf_card_source_and_figures_are_the_footprints(tmp_path) -> None:
+    """A metered run at a location: the card's emissions and source, and the summary file, are the run's
+    footprint (the intensity actually used), not the monitor's planning intensity."""
+    from wattwise.train.callbacks import WattwiseCallback
+
+    cb = WattwiseCallback(location="DE")
+    tr = _trainer(tmp_path, cb, max_steps=4)
+    tr.train()
+    fp = cb.monitor.footprint
+    assert fp is not None and fp.it_kwh > 0
+    card = cb.co2_eq_emissions
+    assert float(card["emissions"]) == pytest.approx(fp.total_kg * 1000, rel=1e-2)
+    assert fp.intensity.source in card["source"] and card["geographical_location"] == "DE"
+    written = json.loads((tmp_path / "co2_eq_emissions.json").read_text())
+    assert written["summary"]["co2_g"] == pytest.approx(float(card["emissions"]), rel=1e-2)
+    assert " x " in card["hardware_used"] and "(CPU)" in card["hardware_used"]
+
+
 def test_hf_callback_budget_saves_and_stops(tmp_path) -> None:
     from wattwise.train.budget import BudgetWarning
     from wattwise.train.callbacks import WattwiseCallback
