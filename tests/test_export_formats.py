@@ -55,6 +55,7 @@ def test_override_changes_location_columns_too(tmp_path: Path, capsys: pytest.Ca
     assert row["country_iso_code"] == "DEU" and row["country_name"] == "Germany"
 
 
+@pytest.mark.slow
 def test_carbonboard_loads_every_row(tmp_path: Path) -> None:
     """CodeCarbon's own dashboard: its data loading and every callback, run on our CSV read by pandas."""
     pd = pytest.importorskip("pandas")
@@ -88,6 +89,7 @@ def test_carbonboard_loads_every_row(tmp_path: Path) -> None:
                 fn(summary)
 
 
+@pytest.mark.slow
 def test_units_match_codecarbon_offline_tracker(tmp_path: Path) -> None:
     """Column by column against a CSV written by codecarbon.OfflineEmissionsTracker: same names, same kinds."""
     pd = pytest.importorskip("pandas")
@@ -178,6 +180,11 @@ def test_eu_ai_act_block_from_run_and_estimate(tmp_path: Path, capsys: pytest.Ca
     e = eu_ai_act_from_estimate(est, model="m")["eu_ai_act"]
     assert e["energy_status"] == "estimated" and e["training_compute_flop"] == pytest.approx(6 * 1e9 * 2e10)
     assert e["energy_consumption_kwh"] > 0 and e["training_time_hours"] > 0
+    assert main(["estimate", "--hardware", "a100-80gb", "--params", "1B", "--tokens", "20B", "--devices", "8",
+                 "--eu-ai-act"]) == 0
+    cli_block = json.loads(capsys.readouterr().out)["eu_ai_act"]
+    assert cli_block["training_compute_flop"] == pytest.approx(6 * 1e9 * 2e10)
+    assert cli_block["energy_status"] == "estimated" and "Annex XI" in cli_block["basis"]
 
 
 def test_bad_format_lists_all(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

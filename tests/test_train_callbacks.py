@@ -85,6 +85,7 @@ def test_hf_callback_logs_energy_and_writes_model_card(tmp_path) -> None:
     assert cb.monitor.steps == 8 and cb.monitor.tokens == 8 * 64
 
 
+@pytest.mark.slow
 def test_hf_trainer_card_and_integrations_get_energy(tmp_path, monkeypatch) -> None:
     """A real Trainer with four evaluations either side of the forecast warm-up and report_to MLflow and
     TensorBoard: create_model_card() works, the card loads with huggingface_hub and lists no energy as an

@@ -64,6 +64,9 @@ def register(app: typer.Typer) -> None:
         finetune_method: Annotated[str, Opt(help="full or lora")] = "full",
         list_hardware: Annotated[bool, Opt("--list-hardware", help="list the hardware catalogue")] = False,
         as_json: Annotated[bool, Opt("--json", help="machine-readable output")] = False,
+        eu_ai_act: Annotated[
+            bool, Opt("--eu-ai-act", help="print the EU AI Act GPAI training documentation block (JSON)")
+        ] = False,
     ) -> None:
         """Estimate energy and CO2 of training a model (planning or accounting), before renting a GPU."""
         from wattwise import equivalents as eq
@@ -106,6 +109,12 @@ def register(app: typer.Typer) -> None:
             main_est = training.estimate_training(
                 hardware=hardware, location=location, intensity=intensity, **common
             )
+        if eu_ai_act:
+            from wattwise.report.formats import eu_ai_act_from_estimate
+
+            name = f"planned model ({params} parameters)" if params else "planned model"
+            typer.echo(json.dumps(eu_ai_act_from_estimate(main_est, model=name), indent=2, default=str))
+            return
         out["training"] = main_est.to_dict()
         fp = main_est.footprint
         out["equivalents"] = eq.equivalents(fp.total_kg)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from wattwise.accounting import footprint_from_samples, phase_energy_j
+from wattwise.accounting import footprint_from_samples, phase_energy_j, run_footprint
 from wattwise.errors import WattwiseError
 from wattwise.footprint import Footprint
 from wattwise.store.records import CounterRow, PhaseRow, RunRecord, SampleRow
@@ -48,17 +48,31 @@ def load_run(store: SqlStore, run_id: str, location: str | None = None, intensit
     samples = store.samples(rec.id)
     if not samples and not allow_empty:
         raise empty_run_error(rec)
-    g = intensity if intensity is not None else rec.config.get("intensity_g_per_kwh")
     counters = store.counters(rec.id)
-    duration = rec.duration_s if rec.status != "running" else max(time.time() - rec.started_at, 0.0)
-    loc = location or rec.location
     try:
-        fp = footprint_from_samples(samples, counters, duration, loc, g)
+        fp = run_footprint(_Loaded(samples, counters), rec, location=location, intensity=intensity)
     except ImportError:  # a location but no grid package: say so, use the world average
-        fp = footprint_from_samples(samples, counters, duration, None, g)
-        fp.notes.append(f"location {loc!r} given but grid data (wattwise.grid) are not installed: "
-                        "world-average intensity used")
+        g = intensity if intensity is not None else rec.config.get("intensity_g_per_kwh")
+        fp = footprint_from_samples(samples, counters, rec.duration_s, None, g)
+        fp.notes.append(f"location {location or rec.location!r} given but grid data (wattwise.grid) are not "
+                        "installed: world-average intensity used")
+    if rec.status == "running":  # figures so far: the duration up to now
+        fp.duration_s = max(time.time() - rec.started_at, 0.0)
     return RunView(rec, samples, store.phases(rec.id), counters, fp, phase_energy_j(samples))
+
+
+@dataclass
+class _Loaded:
+    """The samples and counters already read, as a run source for :func:`run_footprint` (no second read)."""
+
+    rows: list[SampleRow]
+    counted: list[CounterRow]
+
+    def samples(self, run_id: str) -> list[SampleRow]:
+        return self.rows
+
+    def counters(self, run_id: str) -> list[CounterRow]:
+        return self.counted
 
 
 def empty_run_error(rec: RunRecord) -> WattwiseError:
