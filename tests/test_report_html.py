@@ -73,11 +73,14 @@ def test_sci_m_from_the_embodied_model():
     s = sci(fp, parse_unit("training run", fp.counters), (kg, source))
     assert s.m_g == pytest.approx(kg * 1000) and s.value_g == pytest.approx(300.0 + kg * 1000)
     gpu_host = {**host, "gpu_count": 8, "gpu_model": "NVIDIA H100 80GB HBM3"}
-    rec = RunRecord("g", "t", "finished", 0.0, 3600.0, config={"host_info": {**gpu_host, "gpu_model": "H100"}})
+    rec = RunRecord("g", "t", "finished", 0.0, 3600.0, config={"host_info": gpu_host})  # the name NVML gives
     fp_gpu = Footprint([DomainEnergy(f"gpu:{i}", 1.0, Method.MEASURED, "nvml", 0.05) for i in range(2)],
                        duration_s=3600.0)
     kg_gpu, src = run_embodied(rec, fp_gpu)
-    assert kg_gpu > 0 and "2 GPU(s)" in src  # the 2 GPUs the run metered, not the 8 of the host
+    assert kg_gpu > 0 and "2 GPU(s)" in src and "h100" in src.lower()  # the 2 GPUs metered, not the host's 8
+    from wattwise.report.sci import catalogue_device
+
+    assert catalogue_device("NVIDIA A100-SXM4-80GB").name == "a100-80gb" and catalogue_device("Potato 9") is None
     assert run_embodied(RunRecord("o", "t", "finished", 0.0, 10.0), fp)[0] == 0.0  # no host recorded
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from wattwise.errors import WattwiseError
 from wattwise.footprint import Footprint
@@ -113,6 +114,24 @@ def sci(fp: Footprint, unit: FunctionalUnit, embodied: tuple[float, str] | None 
     return SciScore(value, unit, e, i, m, r, fp.intensity.source, m_source)
 
 
+def catalogue_device(name: str) -> Any:
+    """The catalogue device for a driver's name ("NVIDIA H100 80GB HBM3" -> h100-sxm): the longest leading run
+    of its words that the catalogue knows, else the longest trailing one; None when none matches."""
+    from wattwise.hardware import lookup
+
+    parts = re.sub(r"[\s_]+", "-", name.strip().lower()).split("-")
+    keys = ["-".join(parts[:i]) for i in range(len(parts), 0, -1)] + ["-".join(parts[i:]) for i in
+                                                                       range(1, len(parts))]
+    for key in keys:
+        if key in ("", "nvidia", "amd", "tesla", "geforce"):
+            continue
+        try:
+            return lookup(key)
+        except WattwiseError:
+            continue
+    return None
+
+
 def run_embodied(rec: RunRecord, fp: Footprint) -> tuple[float, str]:
     """M in kg for a stored run: TE x TS x RS from the host it recorded (see the module docstring)."""
     from wattwise.estimate import assumptions
@@ -123,12 +142,9 @@ def run_embodied(rec: RunRecord, fp: Footprint) -> tuple[float, str]:
     hours = (fp.duration_s if fp.duration_s is not None else rec.duration_s) / 3600.0
     gpus = sorted({d.domain for d in fp.energy if d.domain.split(":")[0] in ("gpu", "amdgpu")})
     if gpus:
-        from wattwise.hardware import lookup
-
         name = str(host.get("gpu_model") or "").split(",")[0].strip()
-        try:
-            device = lookup(name)
-        except WattwiseError:
+        device = catalogue_device(name)
+        if device is None:
             return 0.0, f"none: GPU {name or 'model unknown'} is not in the hardware catalogue"
         span = amortised_kg(device, hours * len(gpus))
         return span.central, f"{len(gpus)} GPU(s) x {hours:.4g} h: {span.source}"
