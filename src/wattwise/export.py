@@ -111,6 +111,21 @@ def component(domain: str) -> str:
     return {"cpu": "cpu", "dram": "ram", "ram": "ram", "gpu": "gpu", "amdgpu": "gpu"}.get(head, "cpu")
 
 
+def ram_used_gib(run: RunRecord, fp: Footprint) -> float | None:
+    """RAM in use (GiB): for a process tree the mean RSS from the RAM model's samples (its energy is
+    W/GB x RSS x time), else what the run recorded at its end; None when unknown."""
+    if tracking_mode(run) == "process":
+        from wattwise.sensors.ram_model import GB, W_PER_GB
+
+        dur = fp.duration_s or run.duration_s
+        ram = [d for d in fp.energy if d.domain == "ram" and "process RSS" in d.source]
+        if ram and dur > 0:
+            return ram[0].joules / dur / W_PER_GB * GB / 2**30
+        return None
+    v = run_usage(run).get("ram_used_gb")
+    return None if v is None else float(v)
+
+
 def _blank(v: float | None) -> float | str:
     return "" if v is None else v
 
@@ -157,7 +172,7 @@ def codecarbon_rows(run: RunRecord, fp: Footprint, location: str | None = None) 
         "cpu_utilization_percent": _blank(usage.get("cpu_utilization_percent")),
         "gpu_utilization_percent": "",
         "ram_utilization_percent": _blank(usage.get("ram_utilization_percent")),
-        "ram_used_gb": _blank(usage.get("ram_used_gb")),
+        "ram_used_gb": _blank(ram_used_gib(run, fp)),
         "on_cloud": location_fields(location or run.location)["on_cloud"],
         "pue": fp.pue,
         "wue": 0.0,

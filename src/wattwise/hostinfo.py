@@ -82,7 +82,8 @@ def host_info() -> dict[str, Any]:
 
 class UsageProbe:
     """Mean CPU utilisation between :meth:`start` and :meth:`finish` (machine-wide, from ``/proc/stat``-style
-    CPU times) and the memory in use at the end; with ``pids``, the resident memory of those process trees."""
+    CPU times) and the memory in use at the end; for process trees (``pids``) nothing: their processes have
+    ended by then (the mean RSS is in the RAM model's samples, see :func:`wattwise.export.ram_used_gib`)."""
 
     def __init__(self, pids: list[int] | None = None) -> None:
         self.pids = pids
@@ -107,17 +108,10 @@ class UsageProbe:
                 total = sum(t1) - sum(self._t0)
                 if total > 0:
                     out["cpu_utilization_percent"] = round(100.0 * min(max(busy / total, 0.0), 1.0), 2)
-            vm = psutil.virtual_memory()
-            if self.pids is None:
+            if self.pids is None:  # process trees: their mean RSS comes from the RAM model's samples
+                vm = psutil.virtual_memory()
                 out["ram_used_gb"] = (vm.total - vm.available) / GIB
                 out["ram_utilization_percent"] = vm.percent
-            else:
-                from wattwise.sensors.proctree import tree_sum
-
-                rss = tree_sum(self.pids, lambda p: p.memory_info().rss)
-                if rss > 0:
-                    out["ram_used_gb"] = rss / GIB
-                    out["ram_utilization_percent"] = round(100.0 * rss / vm.total, 2)
         except Exception:  # a probe never fails a run
             pass
         return out
