@@ -104,7 +104,7 @@ def test_units_match_codecarbon_offline_tracker(tmp_path: Path) -> None:
     theirs = pd.read_csv(tmp_path / "emissions.csv").iloc[0]
     import wattwise
 
-    with wattwise.track("cc-compare", store=tmp_path / "w.sqlite", interval=0.2, location="FR"):
+    with wattwise.track("cc-compare", store=tmp_path / "w.sqlite", interval=0.2, location="FR", whole_machine=True):
         sum(range(3 * 10**6))
     s = open_store(tmp_path / "w.sqlite")
     rec = s.list_runs()[0]

@@ -57,7 +57,7 @@ def run_usage(rec: RunRecord) -> dict[str, float | None]:
 def tracking_mode(rec: RunRecord) -> str:
     """CodeCarbon's vocabulary: ``machine`` (whole machine) or ``process`` (the tracked process tree)."""
     mode = str(rec.config.get("tracking_mode") or rec.config.get("attribution") or "machine")
-    return "machine" if mode == "machine" else "process"
+    return "machine" if mode in ("machine", "whole machine") else "process"
 
 
 # ----------------------------------------------------------------------------------------- location

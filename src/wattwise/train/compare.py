@@ -113,7 +113,7 @@ def metered_training(
 ) -> dict:
     """Train the tiny GPT inside a metered run; energy, time and the validation curve with energy per eval."""
     # this process's share of the machine (other work on a shared machine is not ours); 0.25 s samples
-    ctx = track(name, interval=0.25, pids=[os.getpid()])
+    ctx = track(name, interval=0.25, pids=[os.getpid()], internal=True, parent=os.environ.get("WATTWISE_RUN_ID"))
     run = ctx.__enter__()
     mon = TrainingMonitor(name, run=run, total_steps=steps, early_stopping=early_stopping)
     mon.start()
