@@ -21,7 +21,7 @@ from wattwise.estimate import assumptions, embodied, flops
 from wattwise.estimate import location as where
 from wattwise.estimate.assumptions import Span
 from wattwise.estimate.units import parse_count, parse_fraction
-from wattwise.footprint import DomainEnergy, Footprint, Intensity, Method
+from wattwise.footprint import DomainEnergy, Footprint, Intensity, Method, carbon_kg
 from wattwise.hardware import Device, lookup
 
 POWER_BASES = ("system", "tdp")
@@ -103,15 +103,18 @@ class TrainingEstimate:
     def wall_days(self) -> float | None:
         return self.device_hours.central / self.devices / 24 if self.devices else None
 
-    def facility_kwh(self) -> Span:
+    def it_kwh(self) -> Span:
         dh, p = self.device_hours, self.power.total
-        k = self.pue / 1000.0
-        return Span(dh.central * p.central * k, dh.low * p.low * k, dh.high * p.high * k, "")
+        return Span(dh.central * p.central / 1000.0, dh.low * p.low / 1000.0, dh.high * p.high / 1000.0, "")
+
+    def facility_kwh(self) -> Span:
+        e = self.it_kwh()
+        return Span(e.central * self.pue, e.low * self.pue, e.high * self.pue, "")
 
     def operational_kg(self) -> Span:
-        e = self.facility_kwh()
-        g = self.intensity.g_per_kwh / 1000.0
-        return Span(e.central * g, e.low * g, e.high * g, self.intensity.source)
+        e, g = self.it_kwh(), self.intensity.g_per_kwh
+        return Span(carbon_kg(e.central, g, self.pue), carbon_kg(e.low, g, self.pue), carbon_kg(e.high, g, self.pue),
+                    self.intensity.source)
 
     def to_dict(self) -> dict:
         e, op = self.facility_kwh(), self.operational_kg()
