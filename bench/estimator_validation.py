@@ -319,7 +319,10 @@ def _pct(v: float | None) -> str:
 
 
 def _print(rows: list[dict], summary: dict) -> None:
-    print(f"{'row':16} {'hw':10} {'implied':>7} {'MFU lofo':>8} {'in-samp':>7} {'LOO':>7} {'LOFO':>7} {'in':>3} {'acct E':>7}")
+    print(
+        f"{'row':16} {'hw':10} {'implied':>7} {'MFU lofo':>8} {'in-samp':>7} {'LOO':>7} {'LOFO':>7} {'in':>3} "
+        f"{'acct E':>7}"
+    )
     for r in rows:
         p = r["planning"]
         lofo = p["leave_one_family_out"]

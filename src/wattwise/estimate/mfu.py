@@ -59,7 +59,7 @@ def features(active_params: float, peak_tflops: float, moe: bool) -> list[float]
 def _solve(a: list[list[float]], b: list[float]) -> list[float]:
     """Solve a small dense system by Gaussian elimination with partial pivoting."""
     n = len(b)
-    m = [row[:] + [b[i]] for i, row in enumerate(a)]
+    m = [[*row, b[i]] for i, row in enumerate(a)]
     for c in range(n):
         p = max(range(c, n), key=lambda r: abs(m[r][c]))
         if abs(m[p][c]) < 1e-12:

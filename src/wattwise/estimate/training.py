@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 from wattwise.errors import WattwiseError
 from wattwise.estimate import assumptions, embodied, flops
-from wattwise.estimate import mfu as mfu_model
 from wattwise.estimate import location as where
+from wattwise.estimate import mfu as mfu_model
 from wattwise.estimate.assumptions import Span
 from wattwise.estimate.units import parse_count, parse_fraction
 from wattwise.footprint import DomainEnergy, Footprint, Intensity, Method
@@ -197,9 +197,7 @@ def estimate_training(
             total_flops = flops.training_flops(
                 parse_count(params, "parameters"),
                 parse_count(tokens, "tokens"),
-                active_params=None
-                if active_params is None
-                else parse_count(active_params, "active parameters"),
+                active_params=None if active_params is None else parse_count(active_params, "active parameters"),
                 architecture=architecture,
                 n_layers=n_layers,
                 seq_len=seq_len,
@@ -254,9 +252,7 @@ def estimate_training(
             + (" (active parameters)" if act else "")
             + (" (encoder-decoder: N/2 per token)" if architecture == "encoder-decoder" else "")
         )
-        notes.append(
-            f"MFU {mfu_span.central:.3g} (range {mfu_span.low:.3g}-{mfu_span.high:.3g}): {mfu_span.source}"
-        )
+        notes.append(f"MFU {mfu_span.central:.3g} (range {mfu_span.low:.3g}-{mfu_span.high:.3g}): {mfu_span.source}")
         if mfu_est:
             notes.extend(mfu_est.warnings)
 
