@@ -124,10 +124,16 @@ def _footprint(samples: list[SampleRow], counters: list[CounterRow], duration_s:
     fp = Footprint(energy=energy, intensity=intensity, duration_s=duration_s, counters=totals)
     if pue is not None:
         fp.pue, fp.pue_source = pue, "user-supplied PUE"
-    elif location:
+    elif location:  # a given intensity replaces the grid's figure, not the data centre's overhead
+        from wattwise.errors import WattwiseError
         from wattwise.grid.pue import default_pue
 
-        fp.pue, fp.pue_source = default_pue(location)
+        try:
+            fp.pue, fp.pue_source = default_pue(location)
+        except WattwiseError as exc:
+            if strict:
+                raise
+            fp.notes.append(f"location not usable for a PUE ({exc}); PUE 1.0")
     return fp
 
 
@@ -140,16 +146,21 @@ class RunSource(Protocol):
 
 
 def run_footprint(store: RunSource, rec: RunRecord, *, location: str | None = None,
-                  intensity: float | None = None, pue: float | None = None) -> Footprint:
+                  intensity: float | None = None, pue: float | None = None,
+                  samples: list[SampleRow] | None = None, counters: list[CounterRow] | None = None) -> Footprint:
     """The one stored run -> :class:`Footprint` function: every command and export reads a run through it.
 
-    Given ``location``/``intensity``/``pue`` override what the run recorded.
+    Given ``location``/``intensity``/``pue`` override what the run recorded. ``samples``/``counters``: the
+    run's rows when the caller has them already (or has them aggregated per hour and phase, as the exporter
+    does); otherwise they are read from ``store``.
     """
     from wattwise.context import stored_context
 
     ctx = stored_context(rec.config, rec.location)
     g = intensity if intensity is not None else ctx.intensity
     p = pue if pue is not None else ctx.pue
-    return footprint_from_samples(store.samples(rec.id), store.counters(rec.id), rec.duration_s,
+    rows = store.samples(rec.id) if samples is None else samples
+    counts = store.counters(rec.id) if counters is None else counters
+    return footprint_from_samples(rows, counts, rec.duration_s,
                                   location or rec.location, g, pue=p, strict=location is not None,
                                   scope=ctx.scope, with_phases=True)

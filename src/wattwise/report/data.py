@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from wattwise.accounting import footprint_from_samples, phase_energy_j, run_footprint
+from wattwise.accounting import phase_energy_j, run_footprint
 from wattwise.errors import WattwiseError
 from wattwise.footprint import Footprint
 from wattwise.store.records import CounterRow, PhaseRow, RunRecord, SampleRow
@@ -49,30 +49,10 @@ def load_run(store: SqlStore, run_id: str, location: str | None = None, intensit
     if not samples and not allow_empty:
         raise empty_run_error(rec)
     counters = store.counters(rec.id)
-    try:
-        fp = run_footprint(_Loaded(samples, counters), rec, location=location, intensity=intensity)
-    except ImportError:  # a location but no grid package: say so, use the world average
-        g = intensity if intensity is not None else rec.config.get("intensity_g_per_kwh")
-        fp = footprint_from_samples(samples, counters, rec.duration_s, None, g)
-        fp.notes.append(f"location {location or rec.location!r} given but grid data (wattwise.grid) are not "
-                        "installed: world-average intensity used")
-    if rec.status == "running":  # figures so far: the duration up to now
+    fp = run_footprint(store, rec, location=location, intensity=intensity, samples=samples, counters=counters)
+    if rec.status == "running":
         fp.duration_s = max(time.time() - rec.started_at, 0.0)
     return RunView(rec, samples, store.phases(rec.id), counters, fp, phase_energy_j(samples))
-
-
-@dataclass
-class _Loaded:
-    """The samples and counters already read, as a run source for :func:`run_footprint` (no second read)."""
-
-    rows: list[SampleRow]
-    counted: list[CounterRow]
-
-    def samples(self, run_id: str) -> list[SampleRow]:
-        return self.rows
-
-    def counters(self, run_id: str) -> list[CounterRow]:
-        return self.counted
 
 
 def empty_run_error(rec: RunRecord) -> WattwiseError:
