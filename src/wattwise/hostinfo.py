@@ -10,6 +10,7 @@ import os
 import platform
 import sys
 import time
+from functools import lru_cache
 from typing import Any
 
 import psutil
@@ -17,22 +18,23 @@ import psutil
 GIB = 2**30
 
 
-def gpu_names() -> list[str]:
-    """Names of the NVIDIA GPUs NVML sees (empty without a driver); never raises."""
+@lru_cache(maxsize=1)
+def gpu_names() -> tuple[str, ...]:
+    """Names of the NVIDIA GPUs NVML sees (empty without a driver); never raises; once per process."""
     try:
         import pynvml
 
         pynvml.nvmlInit()
     except Exception:
-        return []
+        return ()
     try:
-        names = []
+        names: list[str] = []
         for i in range(pynvml.nvmlDeviceGetCount()):
             n = pynvml.nvmlDeviceGetName(pynvml.nvmlDeviceGetHandleByIndex(i))
             names.append(n.decode() if isinstance(n, bytes) else str(n))
-        return names
+        return tuple(names)
     except Exception:
-        return []
+        return ()
     finally:
         try:
             pynvml.nvmlShutdown()
