@@ -65,7 +65,12 @@ def hardware_text(info: dict[str, Any]) -> str:
 
 
 def host_info() -> dict[str, Any]:
-    """OS, Python, CPU, RAM and GPUs of this machine, as plain JSON values."""
+    """OS, Python, CPU, RAM and GPUs of this machine, as plain JSON values (read once per process)."""
+    return dict(_host_info())
+
+
+@lru_cache(maxsize=1)
+def _host_info() -> dict[str, Any]:
     from wattwise.sensors.cpu_model import cpu_model_name
 
     gpus = gpu_names()
