@@ -97,12 +97,13 @@ def kv_bytes_per_token(total_params: float, kv_bytes_coef: float | None = None) 
 def weight_bytes_per_step(total: float, active: float, batch: float, bytes_per_param: float) -> float:
     """Weight bytes one decode step reads: dense models all; MoE the experts at least one sequence uses.
 
-    The routed share (total - active) is read with probability 1 - (1 - active/total)^B per expert group.
+    Each sequence uses the share f = active/total of the weights; a weight is read when at least one of the B
+    sequences routes to it: total·(1 - (1 - f)^B) (active at B = 1, all weights for large B).
     """
     if active >= total:
         return total * bytes_per_param
     share = active / total
-    return (active + (total - active) * (1.0 - (1.0 - share) ** batch)) * bytes_per_param
+    return total * (1.0 - (1.0 - share) ** batch) * bytes_per_param
 
 
 def decode_step(
@@ -351,17 +352,15 @@ def estimate_serving(
         # host share: the node's non-GPU power for the device-time each output token occupies
         host_j = host_w * n_dev * (st.step_s / b + pre_s / output_tokens)
         node = Span(j + host_j, lo + host_j, hi + host_j, f"GPU + host share {host_w:g} W per device")
-        fac = Span(*(v * output_tokens * pue_v for v in (node.central, node.low, node.high)), f"node x PUE {pue_v:g}")
-        co2 = Span(
-            *(carbon_kg(v * output_tokens / J_PER_KWH, inten.g_per_kwh, pue_v) * 1000 for v in (node.central, node.low, node.high)),
-            inten.source,
-        )
+        kwh_req = [v * output_tokens / J_PER_KWH for v in (node.central, node.low, node.high)]
+        fac = Span(*(k * J_PER_KWH * pue_v for k in kwh_req), f"node x PUE {pue_v:g}")
+        co2 = Span(*(carbon_kg(k, inten.g_per_kwh, pue_v) * 1000 for k in kwh_req), inten.source)
         kv_room = (hw.memory_gb or math.inf) * n_dev * 1e9 - total * bpp
         fits = b * (input_tokens + output_tokens) * kv_tok <= kv_room
         points.append(ServingPoint(b, gpu_tok, gpu_req, node, fac, co2, b / st.step_s, st.step_s, pre_s, fits))
     notes = [
         f"decode memory-bound: weights {weight_bytes_per_step(total, active, batches[0], bpp) / 1e9:,.3g} GB + "
-        f"KV cache {kv_tok / 1e3:,.0f} kB/token (coef x sqrt(N), {data()['kv_cache']['source']}) read per step, "
+        f"KV cache {kv_tok / 1e3:,.0f} kB/token (coef x sqrt(N), see data/estimate/serving.json) read per step, "
         f"split over {n_dev} device(s)",
         "prefill compute-bound at the fitted compute efficiency; GPU power a fitted function of load",
         f"coefficients fitted for the {device.family} family on ML.ENERGY v2 (vLLM, bf16); range from "
