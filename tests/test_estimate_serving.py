@@ -160,3 +160,26 @@ def test_shipped_coefficients_fit_the_calibration_data():
         c, _ = serving.coefficients(fam)
         errs = [abs(bench.predict(c.as_list(), r) / r["measured"] - 1) for r in rows if r["gpu"] == gpu]
         assert statistics.median(errs) < 0.25
+
+
+def test_lm_profile_shows_the_same_model(tmp_path):
+    from wattwise.cli.app import main
+
+    js = tmp_path / "p.json"
+    rc = main(["lm-profile", "tiny-gpt2", "--batch-sizes", "1,4", "--precisions", "fp32,bf16", "--new-tokens", "3",
+               "--prompt-tokens", "4", "--json", str(js), "--estimate-on", "h100-sxm"])  # fmt: skip
+    assert rc == 0
+    rows = json.loads(js.read_text())
+    bf16_kv = [r for r in rows if r["precision"] == "bf16" and r["kv_cache"]]
+    assert all(r["modelled_j_per_1k_tokens"] is None for r in rows if r["precision"] == "fp32" or not r["kv_cache"])
+    for r in bf16_kv:
+        n = r["modelled_on"] and r["modelled_j_per_1k_tokens"]
+        est = serving.estimate_serving(params=_params_of_tiny_gpt2(), hardware="h100-sxm", batch=r["batch"],
+                                       input_tokens=4, output_tokens=3, intensity=0, pue=1)  # fmt: skip
+        assert n == pytest.approx(est.points[0].gpu_j_per_output_token.central * 1000)
+
+
+def _params_of_tiny_gpt2() -> float:
+    from wattwise.reduce.models import load
+
+    return float(sum(p.numel() for p in load("tiny-gpt2", "causal-lm").model.parameters()))
