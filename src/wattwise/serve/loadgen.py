@@ -115,41 +115,54 @@ async def one_request(client: httpx.AsyncClient, url: str, body: dict, timeout_s
     usage_tokens: int | None = None
 
     async def stream() -> None:
-        nonlocal last, usage_tokens
         async with client.stream("POST", url, json=body) as resp:
             if resp.status_code != 200:
                 text = (await resp.aread()).decode("utf-8", "replace")[:MAX_ERROR_TEXT]
                 res.error = f"HTTP {resp.status_code}: {text.strip() or resp.reason_phrase}"
                 return
             done = False
-            async for line in resp.aiter_lines():
-                line = line.strip()
-                if not line or line.startswith(":"):
-                    continue
-                if not line.startswith("data:"):
-                    raise ValueError(f"not a server-sent event line: {line[:80]!r}")
-                data = line[5:].strip()
-                if data == "[DONE]":
-                    done = True
+            buf = b""
+            async for raw in resp.aiter_bytes():  # split lines here: cheaper per token than aiter_lines
+                buf += raw
+                *lines, buf = buf.split(b"\n")
+                for bline in lines:
+                    if done:
+                        break
+                    line = bline.strip()
+                    if not line or line.startswith(b":"):
+                        continue
+                    if not line.startswith(b"data:"):
+                        raise ValueError(f"not a server-sent event line: {line[:80]!r}")
+                    data = line[5:].strip()
+                    if data == b"[DONE]":
+                        done = True
+                        break
+                    on_event(data)
+                if done:
                     break
-                chunk = json.loads(data)
-                if not isinstance(chunk, dict):
-                    raise ValueError(f"event is not a JSON object: {data[:80]!r}")
-                if "error" in chunk:
-                    raise ValueError(f"server error in stream: {str(chunk['error'])[:MAX_ERROR_TEXT]}")
-                usage = chunk.get("usage")
-                if isinstance(usage, dict) and isinstance(usage.get("completion_tokens"), int):
-                    usage_tokens = usage["completion_tokens"]
-                if _text_of(chunk):
-                    now = time.perf_counter()
-                    if last is None:
-                        res.ttft_s = now - t0
-                    else:
-                        res.itl_s.append(now - last)
-                    last = now
-                    res.output_tokens += 1
+            if not done and buf.strip():
+                raise ValueError(f"stream ended inside an event: {buf[:80]!r}")
             if not done and res.output_tokens == 0 and usage_tokens is None:
                 raise ValueError("stream ended without any token or [DONE]")
+
+    def on_event(data: bytes) -> None:
+        nonlocal last, usage_tokens
+        now = time.perf_counter()
+        chunk = json.loads(data)
+        if not isinstance(chunk, dict):
+            raise ValueError(f"event is not a JSON object: {data[:80]!r}")
+        if "error" in chunk:
+            raise ValueError(f"server error in stream: {str(chunk['error'])[:MAX_ERROR_TEXT]}")
+        usage = chunk.get("usage")
+        if isinstance(usage, dict) and isinstance(usage.get("completion_tokens"), int):
+            usage_tokens = usage["completion_tokens"]
+        if _text_of(chunk):
+            if last is None:
+                res.ttft_s = now - t0
+            else:
+                res.itl_s.append(now - last)
+            last = now
+            res.output_tokens += 1
 
     try:
         await asyncio.wait_for(stream(), timeout_s)
