@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
         store: Annotated[str | None, Opt("--store", help="run store (SQLite path or postgresql:// URL)")] = None,
         as_json: Annotated[bool, Opt("--json", help="print the results as JSON")] = False,
     ) -> None:
-        """Per concurrency level: J per request and per output token, tokens/s, TTFT and inter-token latency."""
+        """Load-test an OpenAI-compatible endpoint, metered: J/request, J/token, TTFT, ITL per concurrency level."""
         from wattwise.serve import bench
 
         levels = bench.parse_levels(concurrency)
