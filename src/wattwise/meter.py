@@ -35,6 +35,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 MAX_INTERVAL_S = 86400.0
 #: Shortest sample that sets the power used to interpolate energy to "now".
 MIN_RATE_WINDOW_S = 0.05
+#: When the sampler takes its first sample (then every ``interval``).
+FIRST_SAMPLE_S = 0.1
 
 
 def new_run_id() -> str:
@@ -220,7 +222,8 @@ class Run:
     # -- sampling -------------------------------------------------------------------------------------
     def _loop(self) -> None:
         # a fixed schedule (not interval + the time a sample takes), skipping ticks only when over one behind
-        due = time.monotonic() + self.interval
+        # the first sample comes early, so energy interpolated to "now" has a power to go on from the start
+        due = time.monotonic() + min(self.interval, FIRST_SAMPLE_S)
         while not self._stop.wait(max(due - time.monotonic(), 0.0)):
             self.sample()
             due += self.interval
