@@ -230,3 +230,21 @@ def test_decorator_and_distributed_copies_keep_every_option() -> None:
     dc = d._clone("e")
     assert isinstance(dc, DistributedRun)
     assert (dc.pids, dc._sensors_arg, dc.node_sensors) == ([3], sensors, False)
+
+
+def test_one_annual_figure_per_grid() -> None:
+    """France is one number for a run outside the traces' year, whichever way it is named or reached."""
+    import wattwise.grid as grid
+    from wattwise.accounting import footprint_from_samples
+    from wattwise.estimate.location import resolve
+    from wattwise.store.records import SampleRow
+
+    fr = grid.intensity("FR").g_per_kwh
+    assert grid.intensity("aws:eu-west-3").g_per_kwh == fr  # a cloud region in the zone FR
+    assert resolve("FR")[0].g_per_kwh == fr  # the planner
+    t0 = 1_796_000_000.0  # 2026: the 2023 trace does not cover it
+    run = footprint_from_samples([SampleRow("r", t0, t0 + 60, "cpu", 3600.0, "modelled", "m", 0.1)], (), 60, "FR")
+    assert run.intensity.g_per_kwh == fr and run.intensity.resolution == "annual"
+    hourly = footprint_from_samples([SampleRow("r", 1_688_227_200.0, 1_688_227_260.0, "cpu", 3600.0, "modelled",
+                                               "m", 0.1)], (), 60, "FR")
+    assert hourly.intensity.resolution == "hourly"  # 2023-07-01: the trace covers it

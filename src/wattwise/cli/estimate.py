@@ -24,10 +24,16 @@ def _fmt_kwh(kwh: float) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``estimate`` to ``app``."""
+    """Add ``estimate`` (a group: training by default, ``estimate serve`` for serving) to ``app``."""
+    from wattwise.cli import estimate_serve
 
-    @app.command("estimate")
+    group = typer.Typer(no_args_is_help=False, add_completion=False)
+    app.add_typer(group, name="estimate")
+    estimate_serve.register(group)
+
+    @group.callback(invoke_without_command=True)
     def estimate_cmd(
+        ctx: typer.Context,
         hardware: Annotated[str | None, Opt("--hardware", "-H", help="device name, e.g. a100-80gb")] = None,
         params: Annotated[str | None, Opt("--params", help="parameters, e.g. 7B")] = None,
         tokens: Annotated[str | None, Opt("--tokens", help="training tokens, e.g. 2T")] = None,
@@ -68,7 +74,12 @@ def register(app: typer.Typer) -> None:
             bool, Opt("--eu-ai-act", help="print the EU AI Act GPAI training documentation block (JSON)")
         ] = False,
     ) -> None:
-        """Estimate energy and CO2 of training a model (planning or accounting), before renting a GPU."""
+        """Estimate energy and CO2 of training a model (planning or accounting), before renting a GPU.
+
+        `wattwise estimate serve --help`: energy per generated token of serving a model.
+        """
+        if ctx.invoked_subcommand:
+            return
         from wattwise import equivalents as eq
         from wattwise.estimate import compare, inference, training
 
