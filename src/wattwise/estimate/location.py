@@ -1,6 +1,6 @@
 """Where the carbon intensity and PUE of an estimate come from.
 
-One function, :func:`grid_lookup`, asks ``wattwise.grid`` (when that module is installed) for a location's
+One function, :func:`grid_lookup`, asks ``wattwise.grid`` for a location's
 intensity and default PUE; everything else goes through :func:`resolve`. Tests and the merge swap
 :func:`grid_lookup` only.
 """
@@ -15,14 +15,8 @@ from wattwise.footprint import WORLD_AVERAGE, Intensity
 
 
 def grid_lookup(location: str) -> tuple[Intensity, tuple[float, str] | None]:
-    """Intensity and (PUE, source) of ``location`` from ``wattwise.grid``; clear error without it."""
-    try:
-        from wattwise import grid  # type: ignore[attr-defined]
-    except ImportError:
-        raise WattwiseError(
-            f"cannot look up location {location!r}: this wattwise has no grid data",
-            "pass the carbon intensity with --intensity G_PER_KWH (and --pue)",
-        ) from None
+    """Intensity and (PUE, source) of ``location`` from ``wattwise.grid`` (None: no known data centre)."""
+    from wattwise import grid
     from wattwise.grid.pue import NO_PUE, default_pue
 
     intensity = grid.intensity(location)

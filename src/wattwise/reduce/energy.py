@@ -51,12 +51,9 @@ def w_per_core() -> float:
 def _tracker() -> Callable[..., Any] | None:
     if os.environ.get("WATTWISE_REDUCE_MODEL_ENERGY"):
         return None
-    try:
-        import wattwise
+    import wattwise  # the public ``wattwise.track`` (tests swap it)
 
-        return getattr(wattwise, "track", None)
-    except ImportError:  # pragma: no cover
-        return None
+    return wattwise.track
 
 
 def _cpu_seconds() -> float:

@@ -52,12 +52,7 @@ def load_run(store: SqlStore, run_id: str, location: str | None = None, intensit
     counters = store.counters(rec.id)
     duration = rec.duration_s if rec.status != "running" else max(time.time() - rec.started_at, 0.0)
     loc = location or rec.location
-    try:
-        fp = footprint_from_samples(samples, counters, duration, loc, g)
-    except ImportError:  # a location but no grid package: say so, use the world average
-        fp = footprint_from_samples(samples, counters, duration, None, g)
-        fp.notes.append(f"location {loc!r} given but grid data (wattwise.grid) are not installed: "
-                        "world-average intensity used")
+    fp = footprint_from_samples(samples, counters, duration, loc, g)
     return RunView(rec, samples, store.phases(rec.id), counters, fp, phase_energy_j(samples))
 
 

@@ -229,11 +229,9 @@ def ran_under(place: Place, spans: list[tuple[float, float]]) -> tuple[float | N
     spans = [(a, b) for a, b in spans if b > a]
     if not spans:
         return None, "the job did not run"
-    try:
-        from wattwise.config import setting
-        from wattwise.grid import emissions_kg, intensity
-    except ImportError:
-        return _ran_under_trace(place, spans)
+    from wattwise.config import setting
+    from wattwise.grid import emissions_kg, intensity
+
     try:
         if setting("grid_provider"):
             total = weighted = 0.0
@@ -253,22 +251,6 @@ def ran_under(place: Place, spans: list[tuple[float, float]]) -> tuple[float | N
         return i.g_per_kwh, f"{i.resolution}: {i.source}"
     except WattwiseError as exc:
         return None, f"no intensity: {exc.message}"
-
-
-def _ran_under_trace(place: Place, spans: list[tuple[float, float]]) -> tuple[float | None, str]:
-    """Without the grid package's intensity API: the embedded trace of the zone, hour by hour."""
-    from wattwise.grid import traces
-
-    if place.zone not in traces.available_zones():
-        return None, "no hourly intensity for this location"
-    tr = traces.load_trace(place.zone)
-    secs = sum(b - a for a, b in spans)
-    grams, typical = 0.0, False
-    for a, b in spans:
-        g, typ = tr.integrate(a, b, (b - a) / secs)
-        grams += g
-        typical |= typ
-    return grams, f"{'typical profile from the ' if typical else ''}{tr.year} trace of {tr.zone}, hour by hour"
 
 
 def wait_then_start(location: str | None, *, within: str | None = None, deadline: str | None = None,
