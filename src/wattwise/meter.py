@@ -25,8 +25,9 @@ from wattwise.errors import WattwiseError
 from wattwise.footprint import Footprint
 from wattwise.sensors.base import Counter, Sensor
 from wattwise.sensors.discover import Selection, choose_sensors
+from wattwise.store.connect import open_store
 from wattwise.store.records import CounterRow, RunRecord, SampleRow
-from wattwise.store.sql import SqlStore, open_store
+from wattwise.store.sql import SqlStore
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -318,15 +319,3 @@ class Run:
         with self._count_lock:
             counters = [CounterRow(self.id or "", 0.0, k, v) for k, v in self._counter_totals.items()]
         return footprint_from_samples(rows, counters, self.elapsed_s, self.location, self.intensity)
-
-
-def track(name: str = "run", distributed: bool = False, **kwargs: Any) -> Run:
-    """Track energy: ``with wattwise.track("train") as run:`` or ``@wattwise.track()``.
-
-    ``distributed=True``: every rank of a ``torchrun`` job joins one run (see :mod:`wattwise.integrations.distributed`).
-    """
-    if distributed:
-        from wattwise.integrations.distributed import track_distributed
-
-        return track_distributed(name, **kwargs)
-    return Run(name, **kwargs)

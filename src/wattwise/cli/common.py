@@ -6,7 +6,8 @@ import typer
 from rich.console import Console
 
 from wattwise.errors import WattwiseError
-from wattwise.store.sql import SqlStore, open_store
+from wattwise.store.connect import open_store
+from wattwise.store.sql import SqlStore
 
 
 def make_console() -> Console:

@@ -45,7 +45,7 @@ def train_tinygpt_cmd(
     seed: int = typer.Option(1337, "--seed"),
 ) -> None:
     """Train the tiny character-level GPT on Tiny Shakespeare, metered; optional budget / early stopping."""
-    from wattwise.meter import track
+    from wattwise.tracking import track
     from wattwise.train.monitor import TrainingMonitor
     from wattwise.train.tinygpt import TinyGPTConfig, TrainSettings, save_checkpoint, train_tinygpt
 

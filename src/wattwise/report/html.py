@@ -21,7 +21,8 @@ from wattwise.report import plots
 from wattwise.report.data import RunView, load_run
 from wattwise.report.sci import SciScore, parse_unit, sci
 from wattwise.report.whatif import WhatIf, whatif_rows
-from wattwise.store.sql import SqlStore, open_store
+from wattwise.store.connect import open_store
+from wattwise.store.sql import SqlStore
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2521;background:#f6f8f7}

@@ -305,7 +305,8 @@ class SqlStore:
         return int(self._rows("SELECT COUNT(*) FROM samples")[0][0])
 
 
-def _open_sqlite(path: str) -> SqlStore:
+def open_sqlite(path: str) -> SqlStore:
+    """Open (creating if needed) the SQLite store at ``path``."""
     p = Path(path).expanduser()
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -354,18 +355,3 @@ class _AutoCommitSqlite:
 
     def close(self) -> None:
         self._c.close()
-
-
-def open_store(target: str | Path | None = None) -> SqlStore:
-    """Open (creating if needed) the store at a path, or a ``postgresql://`` URL."""
-    from wattwise.config import default_store
-
-    t = str(target) if target else default_store()
-    if t.startswith(("postgresql://", "postgres://")):
-        try:
-            from wattwise.store.postgres import open_postgres
-        except ImportError as exc:
-            raise WattwiseError("PostgreSQL store support is not available",
-                                "pip install 'wattwise[postgres]'") from exc
-        return open_postgres(t)
-    return _open_sqlite(t)

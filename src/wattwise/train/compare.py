@@ -39,7 +39,7 @@ from typing import Any
 import psutil
 
 from wattwise.footprint import J_PER_KWH
-from wattwise.meter import track
+from wattwise.tracking import track
 from wattwise.train.early_stopping import EnergyAwareEarlyStopping
 from wattwise.train.monitor import TrainingMonitor
 from wattwise.train.tinygpt import CharData, TinyGPTConfig, TrainSettings, shakespeare, train_tinygpt

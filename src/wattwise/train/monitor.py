@@ -26,7 +26,7 @@ from typing import Any
 from wattwise.config import setting
 from wattwise.estimate.location import resolve
 from wattwise.footprint import J_PER_KWH, Intensity
-from wattwise.meter import track
+from wattwise.tracking import track
 from wattwise.train.budget import BudgetEvent, EnergyBudget
 from wattwise.train.early_stopping import EnergyAwareEarlyStopping
 from wattwise.train.forecast import Forecast, RunForecaster
