@@ -27,26 +27,6 @@ def store_from(path: str | None) -> SqlStore:
     return open_store(path)
 
 
-def fmt_energy(joules: float) -> str:
-    """Human energy: mJ below 1 J, J below 10 kJ, Wh below 10 kWh, else kWh/MWh."""
-    if 0 < joules < 1:
-        return f"{joules * 1e3:,.1f} mJ"
-    if joules < 1e4:
-        return f"{joules:,.1f} J"
-    wh = joules / 3600.0
-    if wh < 1e4:
-        return f"{wh:,.2f} Wh"
-    return f"{wh / 1000:,.2f} kWh" if wh < 1e7 else f"{wh / 1e6:,.2f} MWh"
-
-
-def fmt_mass(kg: float) -> str:
-    if kg < 1e-3:
-        return f"{kg * 1e6:,.2f} mg"
-    if kg < 1:
-        return f"{kg * 1e3:,.2f} g"
-    return f"{kg:,.2f} kg" if kg < 1000 else f"{kg / 1000:,.2f} t"
-
-
 def positive(value: float | None, what: str) -> float | None:
     if value is not None and not value > 0:
         raise WattwiseError(f"{what} must be > 0, got {value}")

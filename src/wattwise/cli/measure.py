@@ -15,10 +15,11 @@ import typer
 from rich.table import Table
 
 from wattwise.accounting import phase_energy_j, run_footprint
-from wattwise.cli.common import StoreOpt, console, err, fmt_energy, fmt_mass, positive, store_from
+from wattwise.cli.common import StoreOpt, console, err, positive, store_from
 from wattwise.config import setting
 from wattwise.errors import WattwiseError
 from wattwise.export import codecarbon_rows, write_codecarbon_csv
+from wattwise.fmt import fmt_duration, fmt_energy, fmt_mass
 from wattwise.footprint import Footprint
 from wattwise.meter import Run
 from wattwise.store.records import MemberRow, RunRecord
@@ -27,11 +28,6 @@ from wattwise.store.sql import SqlStore
 
 def _when(t: float | None) -> str:
     return dt.datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S") if t else "-"
-
-
-def _dur(s: float) -> str:
-    s = round(s)
-    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
 
 
 def footprint_table(fp: Footprint, title: str = "Energy by component") -> Table:
@@ -138,7 +134,7 @@ def register(app: typer.Typer) -> None:
         status = "finished" if code == 0 else "failed"
         fp = sched.finish(run, status, exit_code) if sched else run.stop(status, exit_code)
         err.print(f"\nwattwise: run [bold]{run.id}[/] ({'ok' if code == 0 else f'exit {exit_code}'}) "
-                  f"{_dur(run.elapsed_s)}, {fmt_energy(fp.it_kwh * 3.6e6)} IT energy "
+                  f"{fmt_duration(run.elapsed_s)}, {fmt_energy(fp.it_kwh * 3.6e6)} IT energy "
                   f"({fp.measured_share:.0%} measured), {fmt_mass(fp.total_kg)} CO2e; "
                   f"details: wattwise show {run.id}", highlight=False)
         raise typer.Exit(exit_code)
@@ -162,7 +158,7 @@ def register(app: typer.Typer) -> None:
         for col in ("status", "started", "duration", "energy"):
             t.add_column(col, justify="right" if col in ("duration", "energy") else "left", no_wrap=True)
         for r in recs:
-            t.add_row(r.id, r.name, r.status, _when(r.started_at), _dur(r.duration_s),
+            t.add_row(r.id, r.name, r.status, _when(r.started_at), fmt_duration(r.duration_s),
                       fmt_energy(totals.get(r.id, 0.0)))
         console.print(t)
 
@@ -188,7 +184,7 @@ def register(app: typer.Typer) -> None:
             return
         console.print(f"[bold]{rec.name}[/]  id {rec.id}  [bold]{rec.status}[/]"
                       f"{'' if rec.exit_code is None else f' (exit {rec.exit_code})'}", highlight=False)
-        console.print(f"host {rec.host}, started {_when(rec.started_at)}, {_dur(rec.duration_s)}, "
+        console.print(f"host {rec.host}, started {_when(rec.started_at)}, {fmt_duration(rec.duration_s)}, "
                       f"location {rec.location or 'not given'}, sensors {', '.join(rec.config.get('sensors', []))}",
                       highlight=False)
         if rec.command:

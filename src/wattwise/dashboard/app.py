@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from wattwise.errors import NotFoundError, WattwiseError
+from wattwise.fmt import fmt_duration, fmt_small_energy
 from wattwise.report import html as rh
 from wattwise.report import plots
 from wattwise.report.data import RunView, load_run
@@ -56,8 +57,8 @@ def run_list_html(store: SqlStore, name: str | None, status: str | None, limit: 
         rid = html.escape(r.id)
         rows.append((f"<input type='checkbox' name='ids' value='{rid}' form='compare'>",
                      f"<a class='run-link' href='/runs/{urllib.parse.quote(r.id)}'>{html.escape(r.name)}</a>",
-                     f"<code>{rid}</code>", html.escape(r.status), _when(r.started_at), rh._dur(r.duration_s),
-                     rh._energy(totals.get(r.id, 0.0)), html.escape(r.location or "-")))
+                     f"<code>{rid}</code>", html.escape(r.status), _when(r.started_at), fmt_duration(r.duration_s),
+                     fmt_small_energy(totals.get(r.id, 0.0)), html.escape(r.location or "-")))
     table = (rh._table(["", "name", "id", "status", "started", "duration", "energy (IT)", "location"], rows,
                        numeric=(5, 6)) if rows else "<p id='no-runs'>No runs match.</p>")
     compare = ("<form method='get' action='/compare' id='compare'><button type='submit'>compare selected"
