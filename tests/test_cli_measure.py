@@ -21,7 +21,7 @@ from wattwise.store import open_store
 
 def cli(*args: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "wattwise", *args], capture_output=True, text=True,
-                          env={**os.environ, "COLUMNS": "200", **(env or {})}, timeout=timeout)
+                          env={**os.environ, **(env or {})}, timeout=timeout)
 
 
 def test_run_tracks_child_streams_output_and_returns_exit_code(tmp_path: Path) -> None:

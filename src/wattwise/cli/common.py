@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 
+from wattwise.console import make_console
 from wattwise.errors import WattwiseError
 from wattwise.store.connect import open_store
 from wattwise.store.sql import SqlStore
 
-
-def make_console() -> Console:
-    """stdout console; wide enough for the tables when output is not a terminal (files, pipes, CI logs)."""
-    c = Console()
-    return c if c.is_terminal else Console(width=200)
-
-
 console = make_console()
-err = Console(stderr=True)
+err = make_console(stderr=True)
 
 StoreOpt = typer.Option(None, "--store", help="Run store: SQLite path or postgresql:// URL "
                                               "(default: WATTWISE_STORE or the user data dir).")

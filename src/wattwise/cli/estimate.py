@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from wattwise.cli.common import make_console
+from wattwise.console import make_console
 from wattwise.errors import WattwiseError
 from wattwise.fmt import fmt_kg_sig, fmt_kwh_sig
 

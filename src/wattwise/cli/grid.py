@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from wattwise.cli.common import make_console
+from wattwise.console import make_console
 from wattwise.errors import WattwiseError
 
 console = make_console()
-err = Console(stderr=True)
+err = make_console(stderr=True)
 
 
 def _print_notices(start: int) -> None:

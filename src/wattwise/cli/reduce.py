@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from wattwise.cli.common import make_console
+from wattwise.console import make_console
 from wattwise.errors import WattwiseError
 
 

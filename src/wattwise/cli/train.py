@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from wattwise.cli.common import make_console
+from wattwise.console import make_console
 from wattwise.errors import WattwiseError
 
 console = make_console()

@@ -19,6 +19,7 @@ from typing import Any
 
 from rich.console import Console
 
+from wattwise.console import make_console
 from wattwise.errors import WattwiseError
 from wattwise.schedule.forecast import DEFAULT_METHOD, Place, resolve
 from wattwise.schedule.pause import MODES, PAUSE_FILE_ENV, PauseController, PauseFile, ProcessTree
@@ -65,7 +66,7 @@ class ScheduledRun:
     pause_above: float | None = None
     pause_mode: str = "signal"
     duration_given: bool = True
-    console: Console = field(default_factory=lambda: Console(stderr=True))
+    console: Console = field(default_factory=lambda: make_console(stderr=True))
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
     tick_s: float = 15.0
@@ -265,7 +266,7 @@ def wait_then_start(location: str | None, *, within: str | None = None, deadline
         if duration:
             raise WattwiseError("--duration only makes sense with --within, --deadline or a pause option")
         return None
-    con = console or Console(stderr=True)
+    con = console or make_console(stderr=True)
     clock, sleep, tick_s = clock or CLOCK, sleep or SLEEP, tick_s or TICK_S
     if within and deadline:
         raise WattwiseError("give --within or --deadline, not both")
