@@ -70,185 +70,190 @@ def node_table(members: list[MemberRow], nodes: dict[str | None, float]) -> Tabl
     return t
 
 
+def run_cmd(
+    command: list[str] = typer.Argument(None, metavar="-- CMD [ARGS]...", help="The command to track."),
+    name: str | None = typer.Option(None, "--name", "-n", help="Run name (default: the command)."),
+    interval: float = typer.Option(1.0, "--interval", "-i", help="Sampling interval in seconds."),
+    store: str | None = StoreOpt,
+    location: str | None = typer.Option(None, "--location", "-l", help="Where it runs (country, zone, "
+                                        "cloud region); default WATTWISE_LOCATION or config."),
+    intensity: float | None = typer.Option(None, "--intensity", help="Grid intensity in gCO2e/kWh "
+                                           "(overrides the location's)."),
+    whole_machine: bool = typer.Option(False, "--whole-machine", help="Attribute all modelled CPU/RAM "
+                                       "energy of the machine, not only the command's process tree."),
+    within: str | None = typer.Option(None, "--within", help="Carbon-aware start: may start up to this much "
+                                      "later (8h, 90m) at the cleanest time. See docs/scheduling.md."),
+    deadline: str | None = typer.Option(None, "--deadline", help="Carbon-aware: must finish by this UTC time "
+                                        "(2026-11-24T06:00Z)."),
+    duration: str | None = typer.Option(None, "--duration", help="Expected run time for scheduling (6h)."),
+    pause_above: float | None = typer.Option(None, "--pause-above", help="Pause while the grid is above G "
+                                             "gCO2e/kWh (still finishing by the deadline)."),
+    pause_dirtiest: str | None = typer.Option(None, "--pause-dirtiest", help="Pause in the dirtiest share of "
+                                              "hours (25%)."),
+    pause_mode: str = typer.Option("signal", "--pause-mode", help="signal (SIGSTOP/SIGCONT) or hook "
+                                   "(the job calls wattwise.schedule.pause.pause_point)."),
+) -> None:
+    """Run CMD, measure its energy, stream its output and return its exit code."""
+    if not command:
+        raise WattwiseError("no command to run", "put it after `--`, e.g. wattwise run -- python train.py")
+    positive(interval, "--interval")
+    if intensity is not None and intensity < 0:
+        raise WattwiseError(f"--intensity must be >= 0 gCO2e/kWh, got {intensity}")
+    loc = location or setting("location")
+    from wattwise.schedule.runner import wait_then_start
+
+    sched = wait_then_start(loc, within=within, deadline=deadline, duration=duration, pause_above=pause_above,
+                            pause_dirtiest=pause_dirtiest, pause_mode=pause_mode)
+    cmdline = shlex.join(command)
+    run = Run(name or cmdline[:80], interval=interval, store=store, location=loc, intensity=intensity,
+              pids=None if whole_machine else [os.getpid()], command=cmdline,
+              config={"attribution": "machine" if whole_machine else "process tree"})
+    run.start()
+    env = {**os.environ, "WATTWISE_RUN_ID": run.id or "", "WATTWISE_PARENT_RUN": "1"}
+    try:
+        child = subprocess.Popen(command, env=env)
+    except OSError as exc:
+        run.stop("failed", 127)
+        raise WattwiseError(f"cannot start {command[0]!r}: {exc.strerror or exc}",
+                            "check the command name and PATH") from exc
+    previous = {s: signal.signal(s, lambda signum, _f: child.send_signal(signum))
+                for s in (signal.SIGTERM, signal.SIGHUP)}
+    previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the child gets Ctrl-C itself
+    try:
+        if sched:
+            sched.attach(child)
+        code = child.wait()
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+    exit_code = code if code >= 0 else 128 - code
+    status = "finished" if code == 0 else "failed"
+    fp = sched.finish(run, status, exit_code) if sched else run.stop(status, exit_code)
+    err.print(f"\nwattwise: run [bold]{run.id}[/] ({'ok' if code == 0 else f'exit {exit_code}'}) "
+              f"{fmt_duration(run.elapsed_s)}, {fmt_energy(fp.it_kwh * 3.6e6)} IT energy "
+              f"({fp.measured_share:.0%} measured), {fmt_mass(fp.total_kg)} CO2e; "
+              f"details: wattwise show {run.id}", highlight=False)
+    raise typer.Exit(exit_code)
+
+
+def runs_cmd(
+    limit: int = typer.Option(20, "--limit", help="How many runs to list (newest first)."),
+    name: str | None = typer.Option(None, "--name", help="Only runs whose name contains this."),
+    store: str | None = StoreOpt,
+) -> None:
+    """List recorded runs."""
+    s = store_from(store)
+    recs = s.list_runs(limit=limit, name=name)
+    if not recs:
+        console.print(f"no runs in {s.location}")
+        return
+    totals = s.energy_totals([r.id for r in recs])
+    t = Table(title=f"Runs in {s.location}")
+    t.add_column("id", no_wrap=True)
+    t.add_column("name", max_width=32, no_wrap=True, overflow="ellipsis")
+    for col in ("status", "started", "duration", "energy"):
+        t.add_column(col, justify="right" if col in ("duration", "energy") else "left", no_wrap=True)
+    for r in recs:
+        t.add_row(r.id, r.name, r.status, _when(r.started_at), fmt_duration(r.duration_s),
+                  fmt_energy(totals.get(r.id, 0.0)))
+    console.print(t)
+
+
+def show_cmd(
+    run_id: str = typer.Argument(..., help="Run id (or a unique prefix, or 'last')."),
+    store: str | None = StoreOpt,
+    location: str | None = typer.Option(None, "--location", "-l", help="Compute CO2 for this location."),
+    intensity: float | None = typer.Option(None, "--intensity", help="Grid intensity in gCO2e/kWh."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Energy of a run by component (measured/modelled), per phase and per counted unit."""
+    s = store_from(store)
+    rec = s.get_run(run_id)
+    fp = run_footprint(s, rec, location=location, intensity=intensity)
+    phases = phase_energy_j(s.samples(rec.id))
+    members = s.members(rec.id)
+    nodes = s.energy_by_node(rec.id) if members else {}
+    if as_json:
+        extra = {"nodes_j": nodes, "members": [m.__dict__ for m in members]} if members else {}
+        print(json.dumps({"run": _run_dict(rec), "footprint": fp.to_dict(), "phases_j": phases, **extra},
+                         indent=2))
+        return
+    console.print(f"[bold]{rec.name}[/]  id {rec.id}  [bold]{rec.status}[/]"
+                  f"{'' if rec.exit_code is None else f' (exit {rec.exit_code})'}", highlight=False)
+    console.print(f"host {rec.host}, started {_when(rec.started_at)}, {fmt_duration(rec.duration_s)}, "
+                  f"location {rec.location or 'not given'}, sensors {', '.join(rec.config.get('sensors', []))}",
+                  highlight=False)
+    if rec.command:
+        console.print(f"command: {rec.command}", highlight=False)
+    if not fp.energy:
+        console.print("no samples recorded yet")
+        return
+    print_footprint(fp)
+    if members:
+        console.print(node_table(members, nodes))
+    named = {k: v for k, v in phases.items() if k != "-"}
+    if named:
+        pt = Table(title="Energy by phase")
+        pt.add_column("phase")
+        pt.add_column("energy", justify="right")
+        pt.add_column("share", justify="right")
+        total = sum(v for k, v in phases.items() if "/" not in k) or 1.0
+        for k, v in sorted(phases.items()):
+            pt.add_row(k, fmt_energy(v), f"{v / total:.0%}")
+        console.print(pt)
+
+
+def sensors_cmd() -> None:
+    """What this machine offers for measuring energy, and why the rest is not there."""
+    from wattwise.sensors.discover import choose_sensors
+
+    sel = choose_sensors()
+    t = Table(title="Energy sensors on this machine")
+    for col in ("sensor", "available", "used", "details"):
+        t.add_column(col)
+    for name, avail, used in sel.status:
+        t.add_row(name, "yes" if avail.ok else "no", "yes" if used else "-", avail.reason)
+    console.print(t)
+    if not any(used and n in ("rapl", "nvml", "amdgpu") for n, _, used in sel.status):
+        console.print("No hardware energy counter is usable here: CPU and RAM energy will be [bold]modelled"
+                      "[/] (labelled so, with their uncertainty).")
+
+
+def export_cmd(
+    run_id: str = typer.Argument(..., help="Run id (or a unique prefix, or 'last')."),
+    fmt: str = typer.Option("json", "--format", "-f", help="codecarbon-csv or json."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="File to write (default stdout)."),
+    store: str | None = StoreOpt,
+    location: str | None = typer.Option(None, "--location", "-l"),
+    intensity: float | None = typer.Option(None, "--intensity"),
+) -> None:
+    """Export a run as CodeCarbon-compatible emissions.csv rows or JSON."""
+    if fmt not in ("codecarbon-csv", "json"):
+        raise WattwiseError(f"unknown export format {fmt!r}", "use codecarbon-csv or json")
+    s = store_from(store)
+    rec = s.get_run(run_id)
+    fp = run_footprint(s, rec, location=location, intensity=intensity)
+    if fmt == "json":
+        text = json.dumps({"run": _run_dict(rec), "footprint": fp.to_dict(),
+                           "phases_j": phase_energy_j(s.samples(rec.id))}, indent=2)
+        _write(text + "\n", output)
+    else:
+        rows = codecarbon_rows(rec, fp)
+        if output:
+            write_codecarbon_csv(rows, output)
+        else:
+            write_codecarbon_csv(rows, sys.stdout)
+    if output:
+        err.print(f"wrote {output}")
+
+
 def register(app: typer.Typer) -> None:
     """Add the measuring commands to ``app``."""
-
-    @app.command("run", context_settings={"allow_interspersed_args": False})
-    def run_cmd(
-        command: list[str] = typer.Argument(None, metavar="-- CMD [ARGS]...", help="The command to track."),
-        name: str | None = typer.Option(None, "--name", "-n", help="Run name (default: the command)."),
-        interval: float = typer.Option(1.0, "--interval", "-i", help="Sampling interval in seconds."),
-        store: str | None = StoreOpt,
-        location: str | None = typer.Option(None, "--location", "-l", help="Where it runs (country, zone, "
-                                            "cloud region); default WATTWISE_LOCATION or config."),
-        intensity: float | None = typer.Option(None, "--intensity", help="Grid intensity in gCO2e/kWh "
-                                               "(overrides the location's)."),
-        whole_machine: bool = typer.Option(False, "--whole-machine", help="Attribute all modelled CPU/RAM "
-                                           "energy of the machine, not only the command's process tree."),
-        within: str | None = typer.Option(None, "--within", help="Carbon-aware start: may start up to this much "
-                                          "later (8h, 90m) at the cleanest time. See docs/scheduling.md."),
-        deadline: str | None = typer.Option(None, "--deadline", help="Carbon-aware: must finish by this UTC time "
-                                            "(2026-11-24T06:00Z)."),
-        duration: str | None = typer.Option(None, "--duration", help="Expected run time for scheduling (6h)."),
-        pause_above: float | None = typer.Option(None, "--pause-above", help="Pause while the grid is above G "
-                                                 "gCO2e/kWh (still finishing by the deadline)."),
-        pause_dirtiest: str | None = typer.Option(None, "--pause-dirtiest", help="Pause in the dirtiest share of "
-                                                  "hours (25%)."),
-        pause_mode: str = typer.Option("signal", "--pause-mode", help="signal (SIGSTOP/SIGCONT) or hook "
-                                       "(the job calls wattwise.schedule.pause.pause_point)."),
-    ) -> None:
-        """Run CMD, measure its energy, stream its output and return its exit code."""
-        if not command:
-            raise WattwiseError("no command to run", "put it after `--`, e.g. wattwise run -- python train.py")
-        positive(interval, "--interval")
-        if intensity is not None and intensity < 0:
-            raise WattwiseError(f"--intensity must be >= 0 gCO2e/kWh, got {intensity}")
-        loc = location or setting("location")
-        from wattwise.schedule.runner import wait_then_start
-
-        sched = wait_then_start(loc, within=within, deadline=deadline, duration=duration, pause_above=pause_above,
-                                pause_dirtiest=pause_dirtiest, pause_mode=pause_mode)
-        cmdline = shlex.join(command)
-        run = Run(name or cmdline[:80], interval=interval, store=store, location=loc, intensity=intensity,
-                  pids=None if whole_machine else [os.getpid()], command=cmdline,
-                  config={"attribution": "machine" if whole_machine else "process tree"})
-        run.start()
-        env = {**os.environ, "WATTWISE_RUN_ID": run.id or "", "WATTWISE_PARENT_RUN": "1"}
-        try:
-            child = subprocess.Popen(command, env=env)
-        except OSError as exc:
-            run.stop("failed", 127)
-            raise WattwiseError(f"cannot start {command[0]!r}: {exc.strerror or exc}",
-                                "check the command name and PATH") from exc
-        previous = {s: signal.signal(s, lambda signum, _f: child.send_signal(signum))
-                    for s in (signal.SIGTERM, signal.SIGHUP)}
-        previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the child gets Ctrl-C itself
-        try:
-            if sched:
-                sched.attach(child)
-            code = child.wait()
-        finally:
-            for s, h in previous.items():
-                signal.signal(s, h)
-        exit_code = code if code >= 0 else 128 - code
-        status = "finished" if code == 0 else "failed"
-        fp = sched.finish(run, status, exit_code) if sched else run.stop(status, exit_code)
-        err.print(f"\nwattwise: run [bold]{run.id}[/] ({'ok' if code == 0 else f'exit {exit_code}'}) "
-                  f"{fmt_duration(run.elapsed_s)}, {fmt_energy(fp.it_kwh * 3.6e6)} IT energy "
-                  f"({fp.measured_share:.0%} measured), {fmt_mass(fp.total_kg)} CO2e; "
-                  f"details: wattwise show {run.id}", highlight=False)
-        raise typer.Exit(exit_code)
-
-    @app.command("runs")
-    def runs_cmd(
-        limit: int = typer.Option(20, "--limit", help="How many runs to list (newest first)."),
-        name: str | None = typer.Option(None, "--name", help="Only runs whose name contains this."),
-        store: str | None = StoreOpt,
-    ) -> None:
-        """List recorded runs."""
-        s = store_from(store)
-        recs = s.list_runs(limit=limit, name=name)
-        if not recs:
-            console.print(f"no runs in {s.location}")
-            return
-        totals = s.energy_totals([r.id for r in recs])
-        t = Table(title=f"Runs in {s.location}")
-        t.add_column("id", no_wrap=True)
-        t.add_column("name", max_width=32, no_wrap=True, overflow="ellipsis")
-        for col in ("status", "started", "duration", "energy"):
-            t.add_column(col, justify="right" if col in ("duration", "energy") else "left", no_wrap=True)
-        for r in recs:
-            t.add_row(r.id, r.name, r.status, _when(r.started_at), fmt_duration(r.duration_s),
-                      fmt_energy(totals.get(r.id, 0.0)))
-        console.print(t)
-
-    @app.command("show")
-    def show_cmd(
-        run_id: str = typer.Argument(..., help="Run id (or a unique prefix, or 'last')."),
-        store: str | None = StoreOpt,
-        location: str | None = typer.Option(None, "--location", "-l", help="Compute CO2 for this location."),
-        intensity: float | None = typer.Option(None, "--intensity", help="Grid intensity in gCO2e/kWh."),
-        as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
-    ) -> None:
-        """Energy of a run by component (measured/modelled), per phase and per counted unit."""
-        s = store_from(store)
-        rec = s.get_run(run_id)
-        fp = run_footprint(s, rec, location=location, intensity=intensity)
-        phases = phase_energy_j(s.samples(rec.id))
-        members = s.members(rec.id)
-        nodes = s.energy_by_node(rec.id) if members else {}
-        if as_json:
-            extra = {"nodes_j": nodes, "members": [m.__dict__ for m in members]} if members else {}
-            print(json.dumps({"run": _run_dict(rec), "footprint": fp.to_dict(), "phases_j": phases, **extra},
-                             indent=2))
-            return
-        console.print(f"[bold]{rec.name}[/]  id {rec.id}  [bold]{rec.status}[/]"
-                      f"{'' if rec.exit_code is None else f' (exit {rec.exit_code})'}", highlight=False)
-        console.print(f"host {rec.host}, started {_when(rec.started_at)}, {fmt_duration(rec.duration_s)}, "
-                      f"location {rec.location or 'not given'}, sensors {', '.join(rec.config.get('sensors', []))}",
-                      highlight=False)
-        if rec.command:
-            console.print(f"command: {rec.command}", highlight=False)
-        if not fp.energy:
-            console.print("no samples recorded yet")
-            return
-        print_footprint(fp)
-        if members:
-            console.print(node_table(members, nodes))
-        named = {k: v for k, v in phases.items() if k != "-"}
-        if named:
-            pt = Table(title="Energy by phase")
-            pt.add_column("phase")
-            pt.add_column("energy", justify="right")
-            pt.add_column("share", justify="right")
-            total = sum(v for k, v in phases.items() if "/" not in k) or 1.0
-            for k, v in sorted(phases.items()):
-                pt.add_row(k, fmt_energy(v), f"{v / total:.0%}")
-            console.print(pt)
-
-    @app.command("sensors")
-    def sensors_cmd() -> None:
-        """What this machine offers for measuring energy, and why the rest is not there."""
-        from wattwise.sensors.discover import choose_sensors
-
-        sel = choose_sensors()
-        t = Table(title="Energy sensors on this machine")
-        for col in ("sensor", "available", "used", "details"):
-            t.add_column(col)
-        for name, avail, used in sel.status:
-            t.add_row(name, "yes" if avail.ok else "no", "yes" if used else "-", avail.reason)
-        console.print(t)
-        if not any(used and n in ("rapl", "nvml", "amdgpu") for n, _, used in sel.status):
-            console.print("No hardware energy counter is usable here: CPU and RAM energy will be [bold]modelled"
-                          "[/] (labelled so, with their uncertainty).")
-
-    @app.command("export")
-    def export_cmd(
-        run_id: str = typer.Argument(..., help="Run id (or a unique prefix, or 'last')."),
-        fmt: str = typer.Option("json", "--format", "-f", help="codecarbon-csv or json."),
-        output: Path | None = typer.Option(None, "--output", "-o", help="File to write (default stdout)."),
-        store: str | None = StoreOpt,
-        location: str | None = typer.Option(None, "--location", "-l"),
-        intensity: float | None = typer.Option(None, "--intensity"),
-    ) -> None:
-        """Export a run as CodeCarbon-compatible emissions.csv rows or JSON."""
-        if fmt not in ("codecarbon-csv", "json"):
-            raise WattwiseError(f"unknown export format {fmt!r}", "use codecarbon-csv or json")
-        s = store_from(store)
-        rec = s.get_run(run_id)
-        fp = run_footprint(s, rec, location=location, intensity=intensity)
-        if fmt == "json":
-            text = json.dumps({"run": _run_dict(rec), "footprint": fp.to_dict(),
-                               "phases_j": phase_energy_j(s.samples(rec.id))}, indent=2)
-            _write(text + "\n", output)
-        else:
-            rows = codecarbon_rows(rec, fp)
-            if output:
-                write_codecarbon_csv(rows, output)
-            else:
-                write_codecarbon_csv(rows, sys.stdout)
-        if output:
-            err.print(f"wrote {output}")
+    app.command("run", context_settings={"allow_interspersed_args": False})(run_cmd)
+    app.command("runs")(runs_cmd)
+    app.command("show")(show_cmd)
+    app.command("sensors")(sensors_cmd)
+    app.command("export")(export_cmd)
 
 
 def _write(text: str, output: Path | None) -> None:
