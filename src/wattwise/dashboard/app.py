@@ -89,13 +89,31 @@ def run_detail_html(view: RunView) -> str:
 def create_app(store: SqlStore) -> Any:
     """The FastAPI app over ``store`` (only GET routes; nothing is written)."""
     try:
-        from fastapi import FastAPI, Query
-        from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+        from fastapi import FastAPI
+        from fastapi.responses import FileResponse
     except ImportError as exc:
         raise WattwiseError("the dashboard needs FastAPI and uvicorn, which are not installed",
                             "pip install 'wattwise[dashboard]'") from exc
 
     app = FastAPI(title="wattwise dashboard", docs_url=None, redoc_url=None, openapi_url=None)
+    _add_pages(app, store)
+    _add_api(app, store)
+
+    @app.get("/static/plotly.min.js")
+    def plotly_js() -> FileResponse:
+        return FileResponse(_plotly_js_path(), media_type="application/javascript")
+
+    @app.get("/healthz")
+    def healthz() -> dict:
+        return {"ok": True}
+
+    return app
+
+
+def _add_pages(app: Any, store: SqlStore) -> None:
+    """The HTML pages: run list, run detail, comparison."""
+    from fastapi import Query
+    from fastapi.responses import HTMLResponse
 
     def error_page(exc: WattwiseError) -> HTMLResponse:
         code = 404 if isinstance(exc, NotFoundError) else 400
@@ -130,6 +148,12 @@ def create_app(store: SqlStore) -> Any:
         body = rh._comparison(views, rh.ReportOptions())
         return HTMLResponse(_page("compare", body, refresh=any(v.live for v in views), plotly_js=True))
 
+
+def _add_api(app: Any, store: SqlStore) -> None:
+    """The JSON API: runs and one run's footprint."""
+    from fastapi import Query
+    from fastapi.responses import JSONResponse
+
     @app.get("/api/runs")
     def api_runs(limit: int = Query(50, ge=1, le=1000)) -> JSONResponse:
         recs = store.list_runs(limit=limit)
@@ -146,16 +170,6 @@ def create_app(store: SqlStore) -> Any:
                                 status_code=404 if isinstance(exc, NotFoundError) else 400)
         return JSONResponse({"id": view.rec.id, "name": view.rec.name, "status": view.rec.status,
                              "footprint": view.fp.to_dict(), "phases_j": view.phase_j})
-
-    @app.get("/static/plotly.min.js")
-    def plotly_js() -> FileResponse:
-        return FileResponse(_plotly_js_path(), media_type="application/javascript")
-
-    @app.get("/healthz")
-    def healthz() -> dict:
-        return {"ok": True}
-
-    return app
 
 
 def serve(store: SqlStore, host: str = "127.0.0.1", port: int = 8765) -> None:
