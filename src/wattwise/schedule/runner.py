@@ -254,6 +254,21 @@ def ran_under(place: Place, spans: list[tuple[float, float]]) -> tuple[float | N
         return None, f"no intensity: {exc.message}"
 
 
+def _check_options(location: str | None, within: str | None, deadline: str | None, pause_above: float | None,
+                   pause_dirtiest: str | None, pause_mode: str) -> str:
+    """The location, once the scheduling options are known to fit together."""
+    if within and deadline:
+        raise WattwiseError("give --within or --deadline, not both")
+    if pause_above is not None and pause_dirtiest:
+        raise WattwiseError("give --pause-above or --pause-dirtiest, not both")
+    if pause_mode not in MODES:
+        raise WattwiseError(f"unknown pause mode {pause_mode!r}", f"use one of: {', '.join(MODES)}")
+    if not location:
+        raise WattwiseError("scheduling needs a location", "add --location FR (a country, zone or cloud region) or "
+                                                           "set WATTWISE_LOCATION")
+    return location
+
+
 def wait_then_start(location: str | None, *, within: str | None = None, deadline: str | None = None,
                     duration: str | None = None, pause_above: float | None = None,
                     pause_dirtiest: str | None = None, pause_mode: str = "signal", forecast: str = DEFAULT_METHOD,
@@ -268,16 +283,7 @@ def wait_then_start(location: str | None, *, within: str | None = None, deadline
         return None
     con = console or make_console(stderr=True)
     clock, sleep, tick_s = clock or CLOCK, sleep or SLEEP, tick_s or TICK_S
-    if within and deadline:
-        raise WattwiseError("give --within or --deadline, not both")
-    if pause_above is not None and pause_dirtiest:
-        raise WattwiseError("give --pause-above or --pause-dirtiest, not both")
-    if pause_mode not in MODES:
-        raise WattwiseError(f"unknown pause mode {pause_mode!r}", f"use one of: {', '.join(MODES)}")
-    if not location:
-        raise WattwiseError("scheduling needs a location", "add --location FR (a country, zone or cloud region) or "
-                                                           "set WATTWISE_LOCATION")
-    place = resolve(location)
+    place = resolve(_check_options(location, within, deadline, pause_above, pause_dirtiest, pause_mode))
     t_now = clock() if now is None else now
     work = parse_duration(duration if duration else DEFAULT_DURATION_H, "--duration").total_seconds()
     if within:
