@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -68,7 +68,7 @@ def register(app: typer.Typer) -> None:
             return
         if not hardware and not compare_hardware:
             raise WattwiseError("no hardware given", "pass --hardware (see --list-hardware)")
-        common = dict(
+        common: dict[str, Any] = dict(
             params=params,
             tokens=tokens,
             device_hours=device_hours,
@@ -91,11 +91,13 @@ def register(app: typer.Typer) -> None:
                     compare_hardware, location=location, intensity=intensity, **common
                 )
             else:
+                assert compare_regions and hardware  # no hardware without --compare-hardware: refused above
                 opts = compare.compare_regions(compare_regions, hardware=hardware, **common)
             out["comparison"] = [o.row() for o in opts]
             out["best"] = compare.best(opts)
             main_est = opts[0].estimate
         else:
+            assert hardware  # refused above
             main_est = training.estimate_training(
                 hardware=hardware, location=location, intensity=intensity, **common
             )

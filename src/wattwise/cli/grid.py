@@ -102,8 +102,8 @@ def regions_cmd(
     for col in ("region", "location", "zone", "grid", "PUE", "incl. PUE"):
         t.add_column(col, justify="right" if col in ("grid", "PUE", "incl. PUE") else "left")
     for x in rows:
-        zone = x["zone"] + ("" if x["basis"] == "zone" else " (country avg)")
-        t.add_row(x["region"], x["location"], zone, f"{x['g_per_kwh']:.0f}", f"{x['pue']:.2f}",
+        zone = f"{x['zone']}" + ("" if x["basis"] == "zone" else " (country avg)")
+        t.add_row(f"{x['region']}", f"{x['location']}", zone, f"{x['g_per_kwh']:.0f}", f"{x['pue']:.2f}",
                   f"{x['g_per_it_kwh']:.0f}")
     console.print(t)
     console.print("grid: Electricity Maps zone means (ODbL) or Ember country means (CC BY 4.0); "

@@ -202,7 +202,7 @@ class SqlStore:
     def members(self, run_id: str) -> list[MemberRow]:
         rows = self._rows("SELECT run_id, member, node, rank, host, pid, owner, status, joined_at, left_at "
                           "FROM run_members WHERE run_id = ? ORDER BY node, rank", (run_id,))
-        return [MemberRow(*r[:6], bool(r[6]), *r[7:]) for r in rows]
+        return [MemberRow(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7], r[8], r[9]) for r in rows]
 
     def energy_by_node(self, run_id: str) -> dict[str | None, float]:
         """Joules per node of a run (a distributed run's total is the sum over its nodes)."""

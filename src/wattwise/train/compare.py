@@ -363,7 +363,8 @@ def _one_repeat(cs: CompareSettings, data: CharData, pre_data: CharData, work: P
 
 
 def _median(xs: list[float | None]) -> float | None:
-    return None if not xs or any(x is None for x in xs) else float(statistics.median(xs))  # type: ignore[arg-type]
+    known = [x for x in xs if x is not None]
+    return float(statistics.median(known)) if xs and len(known) == len(xs) else None
 
 
 def _median_dict(rows: list[dict]) -> dict:

@@ -74,7 +74,7 @@ class TrainingMonitor:
         self.should_stop = False
         self.stop_reason: str | None = None
         self.epoch_energy_j: list[float] = []
-        self._budget_args = dict(
+        self._budget_args: dict[str, Any] = dict(
             limit_kwh=budget_kwh, limit_g=budget_g, action=budget_action, warn_at=warn_at, on_limit=on_limit
         )
         self.budget: EnergyBudget | None = None
