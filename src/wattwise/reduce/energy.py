@@ -71,7 +71,7 @@ def measure_energy(fn: Callable[[], Any], name: str = "reduce") -> EnergyResult:
         seconds, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
         fp = run.footprint()
         joules = fp.it_kwh * 3.6e6
-        methods = {d.method.value if hasattr(d.method, "value") else str(d.method) for d in fp.energy}
+        methods = {d.method.value for d in fp.energy}
         method = "measured" if methods == {"measured"} else "modelled"
         source = "+".join(sorted({d.source for d in fp.energy})) or "wattwise.track"
         return EnergyResult(joules, method, f"wattwise.track: {source}", seconds, cpu, value)
