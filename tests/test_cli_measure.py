@@ -103,7 +103,17 @@ def test_killed_wattwise_run_is_interrupted(tmp_path: Path) -> None:
     db = str(tmp_path / "s.sqlite")
     p = subprocess.Popen([sys.executable, "-m", "wattwise", "run", "--store", db, "--interval", "0.1", "--",
                           sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True)
-    time.sleep(2.0)
+    deadline = time.monotonic() + 60  # a loaded machine may take seconds to start python and the run
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        if not Path(db).exists():
+            continue
+        st = open_store(db)
+        runs = st.list_runs()
+        enough = bool(runs) and st.count_samples(runs[0].id) >= 5
+        st.close()
+        if enough:
+            break
     os.killpg(p.pid, signal.SIGKILL)
     p.wait()
     s = open_store(db)
