@@ -22,8 +22,9 @@ LAYERS: list[tuple[str, ...]] = [
     ("wattwise.sensors", "wattwise.hardware"),
     ("wattwise.store",),
     ("wattwise.grid",),
+    ("wattwise.context",),
     ("wattwise.estimate", "wattwise.schedule"),
-    ("wattwise.accounting", "wattwise.context"),
+    ("wattwise.accounting",),
     ("wattwise.meter",),
     ("wattwise", "wattwise.tracking", "wattwise.integrations.distributed"),  # `wattwise` itself: the public API
     ("wattwise.report", "wattwise.export", "wattwise.integrations"),

@@ -18,13 +18,12 @@ from wattwise.config import default_store
 
 
 def _workload(run: wattwise.Run, seconds: float) -> str:
-    """Train the tiny GPT for ``seconds``; returns a description of what ran."""
+    """Train the tiny GPT for ``seconds`` (train and eval phases); returns a description of what ran."""
     import torch
 
-    torch.manual_seed(0)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
-    from wattwise.train.tinygpt import demo_workload  # the tiny GPT (efficient-training module)
+    from wattwise.train.tinygpt import demo_workload
 
+    torch.manual_seed(0)
     return demo_workload(run, seconds)
 
 

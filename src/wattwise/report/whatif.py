@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from wattwise import grid, schedule
 from wattwise.errors import WattwiseError
+from wattwise.footprint import carbon_kg
 from wattwise.report.data import RunView
 
 
@@ -60,7 +61,7 @@ def cleanest_region(view: RunView, regions: list[str]) -> WhatIf:
                 raise
             raise WattwiseError(f"--compare-region {spec!r}: {exc.message}", exc.hint) from exc
     name, g, source = min(found, key=lambda t: t[1])
-    kg = fp.facility_kwh * g / 1000.0 + fp.embodied_kg
+    kg = carbon_kg(fp.it_kwh, g, fp.pue) + fp.embodied_kg
     return WhatIf(f"{label}: {name}", kg, f"{g:.0f} gCO2e/kWh ({source}); same energy, "
                                          f"{len(found)} region(s) compared")
 
@@ -94,7 +95,7 @@ def best_window(view: RunView, within_h: float = 24.0) -> WhatIf:
         detail = (f"start {when} (within {within_h:g} h): {mean:.0f} vs {base:.0f} gCO2e/kWh at the actual "
                   f"start ({how})")
     else:
-        kg = fp.facility_kwh * mean / 1000.0 + fp.embodied_kg
+        kg = carbon_kg(fp.it_kwh, mean, fp.pue) + fp.embodied_kg
         detail = f"start {when} (within {within_h:g} h): {mean:.0f} gCO2e/kWh ({how})"
     return WhatIf(label, kg, detail)
 
