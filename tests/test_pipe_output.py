@@ -33,7 +33,7 @@ def test_table_and_notes_do_not_depend_on_columns(tmp_path):
     lines = narrow.stdout.splitlines()
     table = [line for line in lines if line[:1] in "┏┃┡│└"]
     assert table and len({len(line) for line in table}) == 1 and len(table[0]) > 40  # one width, never folded
-    assert any(line.startswith("  - MFU 0.4") and len(line) > 200 for line in lines)  # a long note stays whole
+    assert any(line.startswith("  - MFU ") and len(line) > 120 for line in lines)  # a long note stays whole
 
 
 def test_run_summary_is_one_line(tmp_path):
