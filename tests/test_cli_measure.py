@@ -21,7 +21,7 @@ from wattwise.store import open_store
 
 def cli(*args: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "wattwise", *args], capture_output=True, text=True,
-                          env={**os.environ, "COLUMNS": "200", **(env or {})}, timeout=timeout)
+                          env={**os.environ, **(env or {})}, timeout=timeout)
 
 
 def test_run_tracks_child_streams_output_and_returns_exit_code(tmp_path: Path) -> None:
@@ -103,7 +103,17 @@ def test_killed_wattwise_run_is_interrupted(tmp_path: Path) -> None:
     db = str(tmp_path / "s.sqlite")
     p = subprocess.Popen([sys.executable, "-m", "wattwise", "run", "--store", db, "--interval", "0.1", "--",
                           sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True)
-    time.sleep(2.0)
+    deadline = time.monotonic() + 60  # a loaded machine may take seconds to start python and the run
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        if not Path(db).exists():
+            continue
+        st = open_store(db)
+        runs = st.list_runs()
+        enough = bool(runs) and st.count_samples(runs[0].id) >= 5
+        st.close()
+        if enough:
+            break
     os.killpg(p.pid, signal.SIGKILL)
     p.wait()
     s = open_store(db)

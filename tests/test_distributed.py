@@ -29,7 +29,7 @@ from wattwise.integrations.distributed import (
     shared_run_id,
 )
 from wattwise.sensors.base import Availability, Counter, Sensor
-from wattwise.store.sql import open_store
+from wattwise.store.connect import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER = Path(__file__).with_name("dist_worker.py")

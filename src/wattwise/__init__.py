@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from wattwise.footprint import Footprint, Method
 from wattwise.integrations.distributed import track_distributed
-from wattwise.meter import Run, track
+from wattwise.meter import Run
+from wattwise.tracking import track
 
 __version__ = "0.1.0"
 __all__ = ["Footprint", "Method", "Run", "__version__", "estimate", "track", "track_distributed"]

@@ -28,8 +28,9 @@ from wattwise.footprint import Footprint
 from wattwise.hostinfo import UsageProbe, host_info
 from wattwise.sensors.base import Counter, Sensor
 from wattwise.sensors.discover import Selection, choose_sensors
+from wattwise.store.connect import open_store
 from wattwise.store.records import CounterRow, RunRecord, SampleRow
-from wattwise.store.sql import SqlStore, open_store
+from wattwise.store.sql import SqlStore
 
 F = TypeVar("F", bound=Callable[..., Any])
 #: Longest sampling interval accepted (a day): longer ones overflow the sampler's timer.
@@ -380,15 +381,3 @@ class Run:
         ctx = self.context or resolve_context(self.location, self.intensity, self.pue, self.options.whole_machine)
         return footprint_from_samples(rows, counters, self.elapsed_s, ctx.location, ctx.intensity, pue=ctx.pue,
                                       scope=ctx.scope, with_phases=True)
-
-
-def track(name: str = "run", distributed: bool = False, **kwargs: Any) -> Run:
-    """Track energy: ``with wattwise.track("train") as run:`` or ``@wattwise.track()``.
-
-    ``distributed=True``: every rank of a ``torchrun`` job joins one run (see :mod:`wattwise.integrations.distributed`).
-    """
-    if distributed:
-        from wattwise.integrations.distributed import track_distributed
-
-        return track_distributed(name, **kwargs)
-    return Run(name, **kwargs)

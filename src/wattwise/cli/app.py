@@ -11,8 +11,8 @@ import importlib
 import sys
 
 import typer
-from rich.console import Console
 
+from wattwise.console import make_console
 from wattwise.errors import WattwiseError
 
 COMMAND_MODULES = [
@@ -36,7 +36,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-err_console = Console(stderr=True)
+err_console = make_console(stderr=True)
 
 for _name in COMMAND_MODULES:
     importlib.import_module(_name).register(app)

@@ -7,7 +7,7 @@ import os
 
 import typer
 
-from wattwise.cli.common import make_console
+from wattwise.console import make_console
 from wattwise.errors import WattwiseError
 
 console = make_console()

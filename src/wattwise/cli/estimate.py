@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from wattwise.cli.common import make_console
+from wattwise.console import make_console
 from wattwise.errors import WattwiseError
+from wattwise.fmt import fmt_kg_sig, fmt_kwh_sig
 
 Opt = typer.Option
-
-
-def _fmt_kg(kg: float) -> str:
-    return f"{kg / 1000:,.3g} t" if kg >= 1000 else f"{kg:,.3g} kg"
-
-
-def _fmt_kwh(kwh: float) -> str:
-    return f"{kwh / 1000:,.4g} MWh" if kwh >= 1000 else f"{kwh:,.4g} kWh"
 
 
 def register(app: typer.Typer) -> None:
@@ -89,7 +82,7 @@ def register(app: typer.Typer) -> None:
             return
         if not hardware and not compare_hardware:
             raise WattwiseError("no hardware given", "pass --hardware (see --list-hardware)")
-        common = dict(
+        common: dict[str, Any] = dict(
             params=params,
             tokens=tokens,
             device_hours=device_hours,
@@ -112,11 +105,13 @@ def register(app: typer.Typer) -> None:
                     compare_hardware, location=location, intensity=intensity, **common
                 )
             else:
+                assert compare_regions and hardware  # no hardware without --compare-hardware: refused above
                 opts = compare.compare_regions(compare_regions, hardware=hardware, **common)
             out["comparison"] = [o.row() for o in opts]
             out["best"] = compare.best(opts)
             main_est = opts[0].estimate
         else:
+            assert hardware  # refused above
             main_est = training.estimate_training(
                 hardware=hardware, location=location, intensity=intensity, **common
             )
@@ -224,11 +219,11 @@ def _print(console: Console, out: dict, est) -> None:
                 r["option"],
                 f"{r['device_hours']:,.0f}",
                 "-" if r["wall_days"] is None else f"{r['wall_days']:,.1f}",
-                _fmt_kwh(r["facility_kwh"]),
+                fmt_kwh_sig(r["facility_kwh"]),
                 f"{r['intensity_g_per_kwh']:g}",
-                _fmt_kg(r["operational_kg"]),
-                _fmt_kg(r["embodied_kg"]),
-                f"{_fmt_kg(r['total_kg'])} ({_fmt_kg(r['total_kg_low'])}-{_fmt_kg(r['total_kg_high'])})",
+                fmt_kg_sig(r["operational_kg"]),
+                fmt_kg_sig(r["embodied_kg"]),
+                f"{fmt_kg_sig(r['total_kg'])} ({fmt_kg_sig(r['total_kg_low'])}-{fmt_kg_sig(r['total_kg_high'])})",
             )
         console.print(t)
         console.print(out["best"], highlight=False)
@@ -249,18 +244,18 @@ def _print(console: Console, out: dict, est) -> None:
     t.add_row(f"power per device ({est.power.basis})", f"{p.central:,.0f} W", f"{p.low:,.0f}-{p.high:,.0f} W")
     e = est.facility_kwh()
     t.add_row(
-        f"facility energy (PUE {fp.pue:g})", _fmt_kwh(e.central), f"{_fmt_kwh(e.low)}-{_fmt_kwh(e.high)}"
+        f"facility energy (PUE {fp.pue:g})", fmt_kwh_sig(e.central), f"{fmt_kwh_sig(e.low)}-{fmt_kwh_sig(e.high)}"
     )
     op = est.operational_kg()
     t.add_row(
         f"operational CO2e ({fp.intensity.g_per_kwh:g} g/kWh)",
-        _fmt_kg(op.central),
-        f"{_fmt_kg(op.low)}-{_fmt_kg(op.high)}",
+        fmt_kg_sig(op.central),
+        f"{fmt_kg_sig(op.low)}-{fmt_kg_sig(op.high)}",
     )
     em = est.embodied
-    t.add_row("embodied CO2e (amortised)", _fmt_kg(em.central), f"{_fmt_kg(em.low)}-{_fmt_kg(em.high)}")
+    t.add_row("embodied CO2e (amortised)", fmt_kg_sig(em.central), f"{fmt_kg_sig(em.low)}-{fmt_kg_sig(em.high)}")
     lo, hi = fp.range_kg
-    t.add_row("total CO2e", _fmt_kg(fp.total_kg), f"{_fmt_kg(lo)}-{_fmt_kg(hi)}")
+    t.add_row("total CO2e", fmt_kg_sig(fp.total_kg), f"{fmt_kg_sig(lo)}-{fmt_kg_sig(hi)}")
     console.print(t)
     for w in est.warnings:
         console.print(f"(!) {w}", highlight=False)
@@ -268,8 +263,8 @@ def _print(console: Console, out: dict, est) -> None:
         inf = out["inference"]
         console.print(
             f"serving: {inf['wh_per_1k_tokens']:.3g} Wh per 1,000 tokens (IT), "
-            f"{_fmt_kwh(inf['facility_kwh']['central'])} and "
-            f"{_fmt_kg(inf['operational_kg']['central'])} CO2e "
+            f"{fmt_kwh_sig(inf['facility_kwh']['central'])} and "
+            f"{fmt_kg_sig(inf['operational_kg']['central'])} CO2e "
             f"over {inf['days']:g} days; serving overtakes training after "
             + ("never" if inf["breakeven_days"] is None else f"{inf['breakeven_days']:,.0f} days"),
             highlight=False,
@@ -277,8 +272,8 @@ def _print(console: Console, out: dict, est) -> None:
     if "finetune_vs_scratch" in out:
         f = out["finetune_vs_scratch"]
         console.print(
-            f"fine-tuning: {_fmt_kg(f['finetune']['total_kg'])} vs "
-            f"{_fmt_kg(f['scratch']['total_kg'])} from scratch"
+            f"fine-tuning: {fmt_kg_sig(f['finetune']['total_kg'])} vs "
+            f"{fmt_kg_sig(f['scratch']['total_kg'])} from scratch"
             f" ({f['ratio']:.2%})",
             highlight=False,
         )

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from wattwise.errors import NotFoundError, WattwiseError
+from wattwise.fmt import fmt_duration, fmt_small_energy
 from wattwise.report import html as rh
 from wattwise.report import plots
 from wattwise.report.data import RunView, load_run
@@ -56,8 +57,8 @@ def run_list_html(store: SqlStore, name: str | None, status: str | None, limit: 
         rid = html.escape(r.id)
         rows.append((f"<input type='checkbox' name='ids' value='{rid}' form='compare'>",
                      f"<a class='run-link' href='/runs/{urllib.parse.quote(r.id)}'>{html.escape(r.name)}</a>",
-                     f"<code>{rid}</code>", html.escape(r.status), _when(r.started_at), rh._dur(r.duration_s),
-                     rh._energy(totals.get(r.id, 0.0)), html.escape(r.location or "-")))
+                     f"<code>{rid}</code>", html.escape(r.status), _when(r.started_at), fmt_duration(r.duration_s),
+                     fmt_small_energy(totals.get(r.id, 0.0)), html.escape(r.location or "-")))
     table = (rh._table(["", "name", "id", "status", "started", "duration", "energy (IT)", "location"], rows,
                        numeric=(5, 6)) if rows else "<p id='no-runs'>No runs match.</p>")
     compare = ("<form method='get' action='/compare' id='compare'><button type='submit'>compare selected"
@@ -88,13 +89,31 @@ def run_detail_html(view: RunView) -> str:
 def create_app(store: SqlStore) -> Any:
     """The FastAPI app over ``store`` (only GET routes; nothing is written)."""
     try:
-        from fastapi import FastAPI, Query
-        from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+        from fastapi import FastAPI
+        from fastapi.responses import FileResponse
     except ImportError as exc:
         raise WattwiseError("the dashboard needs FastAPI and uvicorn, which are not installed",
                             "pip install 'wattwise[dashboard]'") from exc
 
     app = FastAPI(title="wattwise dashboard", docs_url=None, redoc_url=None, openapi_url=None)
+    _add_pages(app, store)
+    _add_api(app, store)
+
+    @app.get("/static/plotly.min.js")
+    def plotly_js() -> FileResponse:
+        return FileResponse(_plotly_js_path(), media_type="application/javascript")
+
+    @app.get("/healthz")
+    def healthz() -> dict:
+        return {"ok": True}
+
+    return app
+
+
+def _add_pages(app: Any, store: SqlStore) -> None:
+    """The HTML pages: run list, run detail, comparison."""
+    from fastapi import Query
+    from fastapi.responses import HTMLResponse
 
     def error_page(exc: WattwiseError) -> HTMLResponse:
         code = 404 if isinstance(exc, NotFoundError) else 400
@@ -129,6 +148,12 @@ def create_app(store: SqlStore) -> Any:
         body = rh._comparison(views, rh.ReportOptions())
         return HTMLResponse(_page("compare", body, refresh=any(v.live for v in views), plotly_js=True))
 
+
+def _add_api(app: Any, store: SqlStore) -> None:
+    """The JSON API: runs and one run's footprint."""
+    from fastapi import Query
+    from fastapi.responses import JSONResponse
+
     @app.get("/api/runs")
     def api_runs(limit: int = Query(50, ge=1, le=1000)) -> JSONResponse:
         recs = store.list_runs(limit=limit)
@@ -146,16 +171,6 @@ def create_app(store: SqlStore) -> Any:
             return JSONResponse({"error": exc.message, "hint": exc.hint},
                                 status_code=404 if isinstance(exc, NotFoundError) else 400)
         return JSONResponse(doc)
-
-    @app.get("/static/plotly.min.js")
-    def plotly_js() -> FileResponse:
-        return FileResponse(_plotly_js_path(), media_type="application/javascript")
-
-    @app.get("/healthz")
-    def healthz() -> dict:
-        return {"ok": True}
-
-    return app
 
 
 def serve(store: SqlStore, host: str = "127.0.0.1", port: int = 8765) -> None:

@@ -6,8 +6,9 @@ import sqlite3
 from pathlib import Path
 
 from wattwise.errors import WattwiseError
+from wattwise.store.connect import open_store
 from wattwise.store.schema import SCHEMA_VERSION
-from wattwise.store.sql import SQLITE, SqlStore, _AutoCommitSqlite, open_store
+from wattwise.store.sql import SQLITE, SqlStore, _AutoCommitSqlite
 
 
 class ReadOnlyStore(SqlStore):

@@ -102,8 +102,8 @@ def _log(store: SqlStore, run_id: str, mlflow_run_id: str | None, report: bool, 
     require_finished(view, "MLflow log")
     client = mlflow.tracking.MlflowClient()
     metrics = metrics_of(view)
-    for k, v in metrics.items():
-        client.log_metric(target, k, float(v))
+    for k, value in metrics.items():
+        client.log_metric(target, k, float(value))
     i = view.fp.intensity
     for k, v in {"wattwise.run_id": view.rec.id, "wattwise.intensity_source": i.source[:250],
                  "wattwise.location": view.rec.location or "not given",

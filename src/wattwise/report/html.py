@@ -14,14 +14,15 @@ from pathlib import Path
 
 from wattwise import __version__
 from wattwise import equivalents as everyday
-from wattwise.cli.common import fmt_energy, fmt_mass
 from wattwise.errors import WattwiseError
+from wattwise.fmt import fmt_duration, fmt_energy, fmt_mass, fmt_small_energy
 from wattwise.footprint import J_PER_KWH, WORLD_AVERAGE
 from wattwise.report import plots
 from wattwise.report.data import RunView, load_run
 from wattwise.report.sci import SciScore, parse_unit, run_embodied, sci
 from wattwise.report.whatif import WhatIf, whatif_rows
-from wattwise.store.sql import SqlStore, open_store
+from wattwise.store.connect import open_store
+from wattwise.store.sql import SqlStore
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2521;background:#f6f8f7}
@@ -58,22 +59,6 @@ def _when(t: float | None) -> str:
     return dt.datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S") if t else "-"
 
 
-def _energy(j: float) -> str:
-    """fmt_energy, plus mJ and µJ for the tiny figures per token."""
-    if 0 < j < 1e-3:
-        return f"{j * 1e6:,.3g} µJ"
-    if 0 < j < 1:
-        return f"{j * 1e3:,.3g} mJ"
-    return fmt_energy(j)
-
-
-def _dur(s: float) -> str:
-    if s < 10:
-        return f"{s:.1f}s"
-    s = round(s)
-    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
-
-
 def _table(head: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[int] = ()) -> str:
     h = "".join(f"<th>{_e(c)}</th>" for c in head)
     body = "".join(
@@ -95,7 +80,7 @@ def _summary(view: RunView) -> str:
     kpis = [
         (fmt_energy(fp.facility_kwh * J_PER_KWH), f"energy (IT x PUE {fp.pue:g}), ±{fp.uncertainty:.0%}"),
         (fmt_mass(fp.total_kg), f"CO2e, range {fmt_mass(lo)} – {fmt_mass(hi)}"),
-        (_dur(fp.duration_s or rec.duration_s), "duration"),
+        (fmt_duration(fp.duration_s or rec.duration_s), "duration"),
         (f"{fp.measured_share:.0%}", f"measured ({1 - fp.measured_share:.0%} modelled)"),
     ]
     k = "".join(f"<div class='kpi'><b>{_e(a)}</b><span>{_e(b)}</span></div>" for a, b in kpis)
@@ -138,7 +123,7 @@ def _phases(view: RunView) -> str:
     rows = []
     for k, v in sorted(view.phase_j.items()):
         p = spans.get(k)
-        secs = _dur((p.ended_at or view.last_sample_at or p.started_at) - p.started_at) if p else "-"
+        secs = fmt_duration((p.ended_at or view.last_sample_at or p.started_at) - p.started_at) if p else "-"
         rows.append((_e(k), fmt_energy(v), f"{v / top:.0%}", secs))
     return _table(["phase", "energy", "share", "time"], rows, numeric=(1, 2, 3))
 
@@ -151,7 +136,8 @@ def _per_unit(view: RunView) -> str:
             continue
         j = fp.facility_kwh * J_PER_KWH / n
         g = fp.total_kg * 1000.0 / n
-        rows.append((_e(name), f"{n:,.0f}", _energy(j), f"{g:.3g} g", _energy(j * 1000), f"{g * 1000:.3g} g"))
+        rows.append((_e(name), f"{n:,.0f}", fmt_small_energy(j), f"{g:.3g} g", fmt_small_energy(j * 1000),
+                     f"{g * 1000:.3g} g"))
     if not rows:
         return ("<p class='muted'>No work counted: use <code>run.add(tokens=n)</code> or <code>run.step()</code> to "
                 "get energy per token or sample.</p>")
@@ -226,7 +212,7 @@ def _comparison(views: list[RunView], opts: ReportOptions) -> str:
     rows = [
         row("run id", lambda v: v.rec.id),
         row("status", lambda v: v.rec.status),
-        row("duration", lambda v: _dur(v.fp.duration_s or v.rec.duration_s)),
+        row("duration", lambda v: fmt_duration(v.fp.duration_s or v.rec.duration_s)),
         row("energy (facility)", lambda v: fmt_energy(v.fp.facility_kwh * J_PER_KWH)),
         row("CO2e", lambda v: fmt_mass(v.fp.total_kg)),
         row("measured share", lambda v: f"{v.fp.measured_share:.0%}"),
@@ -236,7 +222,7 @@ def _comparison(views: list[RunView], opts: ReportOptions) -> str:
     counters = sorted({k for v in views for k, n in v.fp.counters.items() if n})
     for c in counters:
         rows.append(row(f"energy per {c[:-1] if c.endswith('s') else c}",
-                        lambda v, c=c: _energy(v.fp.per(c) or 0.0) if v.fp.per(c) else "-"))
+                        lambda v, c=c: fmt_small_energy(v.fp.per(c) or 0.0) if v.fp.per(c) else "-"))
     for unit in opts.per or ["run"]:
         def score(v: RunView, unit: str = unit) -> str:
             try:

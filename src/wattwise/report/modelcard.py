@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from wattwise import __version__
-from wattwise.cli.common import fmt_energy, fmt_mass
 from wattwise.errors import WattwiseError
 from wattwise.export import check_training_type
+from wattwise.fmt import fmt_energy, fmt_mass
 from wattwise.footprint import J_PER_KWH
 from wattwise.report.data import RunView
 

@@ -99,12 +99,7 @@ def k8s_job(name: str, image: str, command: list[str], start: datetime, deadline
             now: datetime | None = None) -> str:
     """A Kubernetes ``batch/v1`` Job manifest (YAML) that runs at ``start``. With ``init-wait`` the
     ``activeDeadlineSeconds`` counts from ``now`` (when the Job is created), as the sleep is part of the Job."""
-    if mode not in K8S_MODES:
-        raise WattwiseError(f"unknown Kubernetes mode {mode!r}", f"use one of: {', '.join(K8S_MODES)}")
-    if not _NAME.match(name) or len(name) > 63:
-        raise WattwiseError(f"invalid Job name {name!r}", "use lower-case letters, digits and '-' (at most 63)")
-    if not image:
-        raise WattwiseError("no container image given", "add --image, e.g. --image ghcr.io/me/train:1.0")
+    _check_k8s(name, image, mode)
     start_utc = start.astimezone(timezone.utc)
     lines = ["apiVersion: batch/v1", "kind: Job", "metadata:", f"  name: {name}"]
     if namespace:
@@ -132,7 +127,21 @@ def k8s_job(name: str, image: str, command: list[str], start: datetime, deadline
     lines += ["      containers:", f"      - name: {name[:63]}", f"        image: {_q(image)}"]
     if command:
         lines.append(f"        command: [{', '.join(_q(c) for c in command)}]")
-    text = "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + _k8s_notes(name, namespace, mode, start_utc, deadline)
+
+
+def _check_k8s(name: str, image: str, mode: str) -> None:
+    if mode not in K8S_MODES:
+        raise WattwiseError(f"unknown Kubernetes mode {mode!r}", f"use one of: {', '.join(K8S_MODES)}")
+    if not _NAME.match(name) or len(name) > 63:
+        raise WattwiseError(f"invalid Job name {name!r}", "use lower-case letters, digits and '-' (at most 63)")
+    if not image:
+        raise WattwiseError("no container image given", "add --image, e.g. --image ghcr.io/me/train:1.0")
+
+
+def _k8s_notes(name: str, namespace: str | None, mode: str, start_utc: datetime, deadline: datetime | None) -> str:
+    """The comments after the manifest: how the Job starts at ``start_utc``, and its deadline."""
+    text = ""
     if mode == "suspend":
         patch = "kubectl patch job " + name + (f" -n {namespace}" if namespace else "") + \
                 " --type=merge -p '{\"spec\":{\"suspend\":false}}'"
@@ -141,5 +150,6 @@ def k8s_job(name: str, image: str, command: list[str], start: datetime, deadline
     else:
         text += f"# The init container sleeps until {fmt_utc(start_utc)} (the pod holds its resources meanwhile).\n"
     if deadline is not None:
-        text += f"# Deadline {fmt_utc(deadline)}: {fmt_hours((deadline - start).total_seconds())} after the start.\n"
+        text += (f"# Deadline {fmt_utc(deadline)}: {fmt_hours((deadline - start_utc).total_seconds())} after the "
+                 "start.\n")
     return text

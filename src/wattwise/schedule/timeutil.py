@@ -46,18 +46,12 @@ def parse_instant(text: str | datetime | float | int | None, what: str = "time")
     datetime (naive = UTC). ``None`` is now."""
     if isinstance(text, str) and not text.strip():
         raise WattwiseError(f"empty {what}", "use ISO 8601 such as 2026-11-24T06:00Z")
+    from wattwise.grid.timeparse import parse_time
+
     try:
-        from wattwise.grid.timeparse import parse_time
-    except ImportError:  # pragma: no cover - the grid package ships it
-        parse_time = None
-    if parse_time is not None:
-        try:
-            d = parse_time(text)
-        except WattwiseError as exc:
-            raise WattwiseError(f"malformed {what} {text!r}", exc.hint) from None
-    else:  # pragma: no cover
-        d = text if isinstance(text, datetime) else datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-        d = d if d.tzinfo else d.replace(tzinfo=timezone.utc)
+        d = parse_time(text)
+    except WattwiseError as exc:
+        raise WattwiseError(f"malformed {what} {text!r}", exc.hint) from None
     return d.astimezone(timezone.utc)
 
 

@@ -50,14 +50,9 @@ class Candidate:
 
 
 def _flat(place: Place, when: float) -> tuple[float, str]:
-    """A location without hourly data: the grid package's intensity (annual table) when it offers one."""
-    try:
-        from wattwise.grid import intensity  # type: ignore[attr-defined]
-    except ImportError:
-        intensity = None
-    if intensity is None:
-        raise WattwiseError(f"no carbon-intensity data for {place.code}",
-                            "candidates need a zone with an hourly trace (wattwise schedule where --help)")
+    """A location without hourly data: the grid package's intensity (annual table)."""
+    from wattwise.grid import intensity
+
     i = intensity(place.code, when)
     return float(i.g_per_kwh), f"{i.source} (no hourly data: not time-shifted)"
 

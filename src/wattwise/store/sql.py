@@ -202,7 +202,7 @@ class SqlStore:
     def members(self, run_id: str) -> list[MemberRow]:
         rows = self._rows("SELECT run_id, member, node, rank, host, pid, owner, status, joined_at, left_at "
                           "FROM run_members WHERE run_id = ? ORDER BY node, rank", (run_id,))
-        return [MemberRow(*r[:6], bool(r[6]), *r[7:]) for r in rows]
+        return [MemberRow(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7], r[8], r[9]) for r in rows]
 
     def energy_by_node(self, run_id: str) -> dict[str | None, float]:
         """Joules per node of a run (a distributed run's total is the sum over its nodes)."""
@@ -311,7 +311,8 @@ class SqlStore:
         return int(self._rows("SELECT COUNT(*) FROM samples")[0][0])
 
 
-def _open_sqlite(path: str) -> SqlStore:
+def open_sqlite(path: str) -> SqlStore:
+    """Open (creating if needed) the SQLite store at ``path``."""
     p = Path(path).expanduser()
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -360,18 +361,3 @@ class _AutoCommitSqlite:
 
     def close(self) -> None:
         self._c.close()
-
-
-def open_store(target: str | Path | None = None) -> SqlStore:
-    """Open (creating if needed) the store at a path, or a ``postgresql://`` URL."""
-    from wattwise.config import default_store
-
-    t = str(target) if target else default_store()
-    if t.startswith(("postgresql://", "postgres://")):
-        try:
-            from wattwise.store.postgres import open_postgres
-        except ImportError as exc:
-            raise WattwiseError("PostgreSQL store support is not available",
-                                "pip install 'wattwise[postgres]'") from exc
-        return open_postgres(t)
-    return _open_sqlite(t)
