@@ -6,7 +6,8 @@ import typer
 from rich.console import Console
 
 from wattwise.errors import WattwiseError
-from wattwise.store.sql import SqlStore, open_store
+from wattwise.store.readonly import open_readonly
+from wattwise.store.sql import SqlStore
 
 
 def make_console() -> Console:
@@ -23,7 +24,8 @@ StoreOpt = typer.Option(None, "--store", help="Run store: SQLite path or postgre
 
 
 def store_from(path: str | None) -> SqlStore:
-    return open_store(path)
+    """The store for a reading command: opened read-only, never created (a missing one is a clear error)."""
+    return open_readonly(path)
 
 
 def fmt_energy(joules: float) -> str:

@@ -235,7 +235,7 @@ def replay_pending(store: Any) -> int:
             total += replay_file(store, path)
         except (sqlite3.OperationalError, OSError):
             break  # locked, full, read-only: try again next time (and do not wait on each journal)
-        except Exception as exc:  # noqa: BLE001 - a journal the store refuses for good
+        except Exception as exc:
             if _is_transient(exc):
                 break
             try:

@@ -158,7 +158,7 @@ class StoreWriter:
             try:
                 getattr(self.store, call[0])(*call[1], **call[2])
                 return
-            except Exception as exc:  # noqa: BLE001 - any store failure: journal instead
+            except Exception as exc:
                 self._refused(exc)
         self._keep(call)
 
@@ -168,7 +168,7 @@ class StoreWriter:
         try:
             if self.store is not None and self.store.conn is not None:
                 self.store.conn.rollback()
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
 
     def _keep(self, call: Call) -> None:
@@ -190,7 +190,7 @@ class StoreWriter:
         try:
             self.store = open_store(self.location, busy_timeout=BUSY_S)
             return True
-        except Exception as exc:  # noqa: BLE001 - locked, unwritable, corrupt, newer schema
+        except Exception as exc:
             self._refused(exc)
             return False
 
@@ -216,7 +216,7 @@ class StoreWriter:
                     for op, args, kwargs in self._memory:
                         getattr(self.store, op)(*args, **kwargs)
                 self._memory = []
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self._refused(exc)
             if self._journal is not None and self._journal.path is not None:
                 self._reopen_journal()
