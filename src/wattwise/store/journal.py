@@ -79,65 +79,85 @@ def _decode(d: dict) -> Any:
 
 
 class Journal:
-    """One journal file being written (held under an ``flock`` so no one replays it meanwhile)."""
+    """One journal file being written (held under an ``flock`` so no one replays it meanwhile).
+
+    Lines are written unbuffered; a line the disk cannot take is cut off again, so the file stays whole.
+    """
 
     def __init__(self, location: str) -> None:
         self.name = uuid.uuid4().hex
         self.location = location
         self.count = 0
         self.path: Path | None = None
-        self._fh: IO[str] | None = None
-        header = json.dumps({"journal": self.name, "store": location, "pid": os.getpid(), "created": time.time()})
+        self._fd: int | None = None
         errors = []
         for path in journal_paths(location, self.name):
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                fh = open(path, "x", encoding="utf-8")  # noqa: SIM115 - open for the journal's lifetime
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
             except OSError as exc:
                 errors.append(f"{path}: {exc.strerror or exc}")
                 continue
             try:
-                _flock(fh)
-                fh.write(header + "\n")
-                fh.flush()
+                _flock(fd)
+                self._write(fd, self._header())
             except OSError as exc:
                 errors.append(f"{path}: {exc.strerror or exc}")
-                fh.close()
+                os.close(fd)
                 _unlink(path)
                 continue
-            self.path, self._fh = path, fh
+            self.path, self._fd = path, fd
             return
         raise OSError("no journal could be written: " + "; ".join(errors))
 
+    def _header(self) -> str:
+        return json.dumps({"journal": self.name, "store": self.location, "pid": os.getpid(), "created": time.time()})
+
+    @staticmethod
+    def _write(fd: int, line: str) -> None:
+        data = (line + "\n").encode()
+        size = os.lseek(fd, 0, os.SEEK_END)
+        try:
+            done = os.write(fd, data)
+            if done != len(data):
+                raise OSError(28, "No space left on device")
+        except OSError:
+            try:
+                os.ftruncate(fd, size)  # no half line
+            except OSError:
+                pass
+            raise
+
     def append(self, op: str, args: tuple, kwargs: dict) -> None:
         """Add one store call; raises OSError when the file cannot take it (the disk is full)."""
-        if self._fh is None:
+        if self._fd is None:
             self.reopen()
-        assert self._fh is not None
-        line = json.dumps({"op": op, "a": list(args), "k": kwargs}, default=_encode)
-        self._fh.write(line + "\n")
-        self._fh.flush()
+        assert self._fd is not None
+        self._write(self._fd, json.dumps({"op": op, "a": list(args), "k": kwargs}, default=_encode))
         self.count += 1
 
     def reopen(self) -> None:
         """Append again after close() (the file may have been replayed and deleted meanwhile: then anew)."""
         assert self.path is not None
-        fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
-        _flock(fh)
-        if fh.tell() == 0:  # deleted by a replay: this is a new journal (a new uuid, so it is applied too)
-            self.name = uuid.uuid4().hex
-            fh.write(json.dumps({"journal": self.name, "store": self.location, "pid": os.getpid(),
-                                 "created": time.time()}) + "\n")
-            self.count = 0
-        self._fh = fh
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            _flock(fd)
+            if os.lseek(fd, 0, os.SEEK_END) == 0:  # deleted by a replay: a new journal (new uuid, applied too)
+                self.name = uuid.uuid4().hex
+                self._write(fd, self._header())
+                self.count = 0
+        except OSError:
+            os.close(fd)
+            raise
+        self._fd = fd
 
     def close(self) -> None:
-        if self._fh is not None:
+        if self._fd is not None:
             try:
-                self._fh.close()
+                os.close(self._fd)
             except OSError:
                 pass
-            self._fh = None
+            self._fd = None
 
     def discard(self) -> None:
         """Close and delete (after its content went into the store)."""
@@ -146,7 +166,7 @@ class Journal:
             _unlink(self.path)
 
 
-def _flock(fh: IO[str], block: bool = True) -> bool:
+def _flock(fh: IO[str] | int, block: bool = True) -> bool:
     try:
         import fcntl
     except ImportError:  # not POSIX

@@ -85,6 +85,16 @@ class StoreWriter:
             return
         with self._io:
             self._finish()
+            self._release()
+
+    def _release(self) -> None:
+        """Close the connection this writer opened (a later read or write opens it again)."""
+        if self._given is None and self.store is not None:
+            try:
+                self.store.close()
+            except Exception:
+                pass
+            self.store = None
 
     @property
     def pending(self) -> int:
@@ -103,6 +113,7 @@ class StoreWriter:
         with self._io:  # after close: at once, same fallbacks
             self._apply((op, args, kwargs))
             self._finish()
+            self._release()
 
     def create_run(self, *a: Any, **k: Any) -> None:
         self._submit("create_run", a, k)
@@ -130,6 +141,10 @@ class StoreWriter:
 
     def __getattr__(self, name: str) -> Any:
         """Reads (``get_run``, ``samples``, ...) go to the store itself."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if self.__dict__.get("store") is None and self.__dict__.get("_closed"):
+            self._try_open()  # closed after the run: open again for this read
         store = self.__dict__.get("store")
         if store is None:
             from wattwise.errors import WattwiseError
