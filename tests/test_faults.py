@@ -50,6 +50,15 @@ def lock_held(db: Path) -> Iterator[subprocess.Popen]:
         p.wait(timeout=30)
 
 
+def replayed(db: Path, timeout: float = 30) -> bool:
+    """Wait until no journal is left for ``db`` (the tracker's detached replayer, or our own writing open)."""
+    deadline = time.monotonic() + timeout
+    while pending_journals(str(db)) and time.monotonic() < deadline:
+        open_store(db).close()
+        time.sleep(0.1)
+    return not pending_journals(str(db))
+
+
 def cli(*args: str, timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "wattwise", *args], capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, **(env or {})})
@@ -85,12 +94,27 @@ def test_locked_store_at_start_does_not_stop_or_delay_the_job(tmp_path: Path) ->
     assert "Traceback" not in r.stderr
     assert r.stderr.count("cannot write the run store") == 1  # one warning, not one per sample
     assert len(pending_journals(str(db))) == 1
-    s = open_store(db)  # the next writing open replays the journal
+    assert replayed(db)  # by the replayer the tracker left behind, or the next writing open
+    s = open_store(db)
     (rec,) = s.list_runs()
     assert (rec.status, rec.exit_code) == ("failed", 5)
     assert s.count_samples(rec.id) >= 3
-    assert pending_journals(str(db)) == []
     assert open_store(db).count_samples(rec.id) == s.count_samples(rec.id)  # applied once only
+
+
+def test_the_tracker_leaves_a_replayer_that_waits_for_the_lock(tmp_path: Path) -> None:
+    db = tmp_path / "s.sqlite"
+    open_store(db).close()
+    with lock_held(db):
+        r = cli("run", "--store", str(db), "-i", "0.1", "--", sys.executable, "-c", "raise SystemExit(2)")
+        assert r.returncode == 2
+        assert pending_journals(str(db))
+    deadline = time.monotonic() + 30  # nobody opens the store here: only the detached replayer can do it
+    while pending_journals(str(db)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert pending_journals(str(db)) == []
+    (rec,) = open_readonly(db).list_runs()
+    assert (rec.status, rec.exit_code) == ("failed", 2)
 
 
 def test_api_never_raises_or_blocks_on_a_locked_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -258,7 +282,8 @@ def test_full_disk_mid_run_keeps_the_exit_code_and_the_journal_in_the_cache(tmp_
         r = cli("run", "--store", str(db), "-i", "0.1", "--", sys.executable, "-c", job)
         assert r.returncode == 5, r.stderr
         assert "Traceback" not in r.stderr
-        fill.unlink()  # room again: the next writing open takes the journal
+        fill.unlink()  # room again: the replayer or the next writing open takes the journal
+        assert replayed(db)
         s = open_store(db)
         (rec,) = s.list_runs()
         assert (rec.status, rec.exit_code) == ("failed", 5) and s.count_samples(rec.id) >= 3

@@ -21,7 +21,9 @@ from wattwise.errors import WattwiseError
 from wattwise.export import codecarbon_rows, write_codecarbon_csv
 from wattwise.footprint import Footprint
 from wattwise.meter import Run, check_interval
+from wattwise.store.journal import is_transient
 from wattwise.store.records import MemberRow, RunRecord
+from wattwise.store.replayer import replay_later
 
 
 def _when(t: float | None) -> str:
@@ -139,6 +141,7 @@ def register(app: typer.Typer) -> None:
             exit_code = exit_status(code)
             status = "finished" if code == 0 else "interrupted" if stops else "failed"
             _finish(run, sched, status, exit_code)
+        _replay_when_possible(run)
         raise typer.Exit(exit_code)
 
     @app.command("runs")
@@ -261,8 +264,16 @@ def _finish(run: Run, sched: Any, status: str, exit_code: int) -> None:
                   f"{_dur(run.elapsed_s)}, {fmt_energy(fp.it_kwh * 3.6e6)} IT energy "
                   f"({fp.measured_share:.0%} measured), {fmt_mass(fp.total_kg)} CO2e; "
                   f"details: wattwise show {run.id}", highlight=False)
-    except Exception as exc:
+    except Exception as exc:  # the job's result wins over the tracker's
         err.print(f"wattwise: the run's summary failed ({exc}); the job's exit code is kept", highlight=False)
+
+
+def _replay_when_possible(run: Run) -> None:
+    """A lock (or a full disk) outlived the run: a detached process puts the journal in once it is gone.
+    Called after the signal gate is lifted, so that process does not inherit the blocked signals."""
+    writer = run.store
+    if writer is not None and writer.pending and writer.failure and is_transient(writer.failure):
+        replay_later(writer.location)
 
 
 def _write(text: str, output: Path | None) -> None:

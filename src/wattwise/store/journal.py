@@ -256,7 +256,7 @@ def replay_pending(store: Any) -> int:
         except (sqlite3.OperationalError, OSError):
             break  # locked, full, read-only: try again next time (and do not wait on each journal)
         except Exception as exc:
-            if _is_transient(exc):
+            if is_transient(exc) or isinstance(exc, sqlite3.DatabaseError):
                 break
             try:
                 path.rename(path.with_suffix(".failed"))
@@ -267,8 +267,11 @@ def replay_pending(store: Any) -> int:
     return total
 
 
-def _is_transient(exc: BaseException) -> bool:
-    """An error that may go away (lock, full disk, connection), as opposed to data the store rejects."""
-    text = f"{type(exc).__name__} {exc}".lower()
-    return any(w in text for w in ("lock", "busy", "full", "readonly", "read-only", "disk", "connection",
-                                   "timeout", "operational"))
+def is_transient(exc: BaseException | str) -> bool:
+    """An error that goes away by itself (a lock, a full disk, a lost connection), unlike a read-only medium,
+    a corrupt file or data the store rejects."""
+    text = exc.lower() if isinstance(exc, str) else f"{type(exc).__name__} {exc}".lower()
+    if "malformed" in text or "not a database" in text:
+        return False
+    return any(w in text for w in ("lock", "busy", "full", "connection", "timeout"))
+
