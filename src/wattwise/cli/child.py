@@ -21,13 +21,14 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-FORWARDED: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
-                                          signal.SIGUSR1, signal.SIGUSR2)
+FORWARDED: tuple[signal.Signals, ...] = tuple(
+    getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2") if hasattr(signal, n))
 #: Signals after which the run counts as interrupted (the others are messages to the job).
-STOPPING = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT})
+STOPPING = frozenset(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, n))
+POSIX = hasattr(signal, "pthread_sigmask") and hasattr(signal, "sigtimedwait")
 SI_KERNEL = 0x80  # si_code of a signal the kernel sent (the terminal's Ctrl-C, Ctrl-\, hangup)
 PR_SET_PDEATHSIG = 1
-_WAIT = (*FORWARDED, signal.SIGCHLD)
+_WAIT = (*FORWARDED, signal.SIGCHLD) if POSIX else ()
 
 
 def _prctl() -> Callable[..., int] | None:
@@ -48,12 +49,16 @@ class SignalGate:
         self.handlers: dict[int, Any] = {}
 
     def __enter__(self) -> SignalGate:
+        if not POSIX:
+            return self
         self.handlers = {int(s): signal.getsignal(s) for s in FORWARDED}
         self.saved_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _WAIT)
         return self
 
     def pending_stop(self) -> signal.Signals | None:
         """A stopping signal that came before the child started (then it is not started at all)."""
+        if not POSIX:
+            return None
         hit = [s for s in signal.sigpending() if s in STOPPING]
         if not hit:
             return None
@@ -61,6 +66,8 @@ class SignalGate:
         return signal.Signals(hit[0])
 
     def __exit__(self, *exc: Any) -> None:
+        if not POSIX:
+            return
         # signals still pending would hit the tracker itself once unblocked: take them first
         while signal.sigtimedwait(_WAIT, 0) is not None:
             pass
@@ -89,6 +96,8 @@ def spawn(command: list[str], env: dict[str, str], gate: SignalGate) -> subproce
 def supervise(child: subprocess.Popen, on_signal: Callable[[int], None] | None = None) -> tuple[int, list[int]]:
     """Wait for ``child``, passing signals on; returns its exit status and the stopping signals received."""
     stops: list[int] = []
+    if not POSIX:  # no signal gate: Ctrl-C reaches the job from the console
+        return child.wait(), stops
     while True:
         info = signal.sigtimedwait(_WAIT, 0.5)
         if info is None or info.si_signo == signal.SIGCHLD:
