@@ -496,10 +496,12 @@ def concurrent(work: Path, job_s: float, n: int = 8) -> Result:
     res.samples_expected, res.samples_kept = expected, kept
     res.samples_lost_intervals = lost
     res.extra["exit_codes"] = rcs
+    res.extra["trackers_that_warned_about_the_store"] = sum("run store" in t.stderr for t in ts)
     res.extra["added_s_each"] = [round(a, 2) for a in added]
     res.start_delay_s = round(max(st[0] - t.t_launch for t, st in zip(ts, starts, strict=True) if st), 3)
     res.end_delay_s = round(max(t.t_exit - (t.job_end() or t.t_exit) for t in ts if t.t_exit), 3)
-    res.note = "samples summed over the 8 runs; lost and delays: the worst run"
+    res.note = ("samples summed over the 8 runs; lost and delays: the worst run; added: against 8 runs at once "
+                "into 8 separate stores just before (CPU contention alone)")
     res.extra["separate_stores_slowest_delay_s"] = round(separate, 3)
     return res
 
@@ -509,8 +511,10 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2, help="repeats of every scenario (interleaved with baselines)")
     ap.add_argument("--job-s", type=float, default=3.0, help="how long the job runs")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "faults.json"))
+    ap.add_argument("--only", default="", help="comma-separated scenario keys (e.g. lock-stop,concurrent-8)")
     args = ap.parse_args()
     root = os.geteuid() == 0
+    load_start = os.getloadavg()
     work = Path(tempfile.mkdtemp(prefix="wattwise-faults-"))
     home = work / "home"
     os.environ["WATTWISE_HOME"] = str(home)  # a private cache dir for the journals
@@ -536,6 +540,9 @@ def main() -> None:
             ("full-everywhere", lambda w: disk_full(w, j, "everywhere")),
             ("read-only", lambda w: read_only(w, j)),
         ]
+    if args.only:
+        keep = set(args.only.split(","))
+        scenarios = [(k, f) for k, f in scenarios if k in keep]
     results: list[Result] = []
     base: list[Result] = []
     for rnd in range(args.rounds):
@@ -579,7 +586,7 @@ def main() -> None:
         "what": "wattwise run under faults: the job's exit status kept, time added, samples kept vs expected",
         "command": "PYTHONPATH=src python bench/faults.py " + " ".join(sys.argv[1:]),
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
-                    "root": root},
+                    "root": root, "load_average_at_start": load_start, "load_average_at_end": os.getloadavg()},
         "method": {"interval_s": INTERVAL, "job_s": j, "rounds": args.rounds,
                    "disk_full": "a 2 MiB tmpfs mounted as root, filled by a filler file" if root
                    else "skipped (not root)",
