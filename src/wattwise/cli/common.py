@@ -6,7 +6,7 @@ import typer
 
 from wattwise.console import make_console
 from wattwise.errors import WattwiseError
-from wattwise.store.connect import open_store
+from wattwise.store.readonly import open_readonly
 from wattwise.store.sql import SqlStore
 
 console = make_console()
@@ -17,7 +17,8 @@ StoreOpt = typer.Option(None, "--store", help="Run store: SQLite path or postgre
 
 
 def store_from(path: str | None) -> SqlStore:
-    return open_store(path)
+    """The store for a reading command: opened read-only, never created (a missing one is a clear error)."""
+    return open_readonly(path)
 
 
 def positive(value: float | None, what: str) -> float | None:

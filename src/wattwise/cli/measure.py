@@ -7,23 +7,25 @@ import json
 import os
 import shlex
 import shutil
-import signal
-import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
 
 from wattwise.accounting import phase_energy_j, run_footprint
-from wattwise.cli.common import StoreOpt, console, err, positive, store_from
+from wattwise.cli.child import SignalGate, exit_status, spawn, supervise
+from wattwise.cli.common import StoreOpt, console, err, store_from
 from wattwise.context import check_intensity, check_pue, resolve_context
 from wattwise.errors import WattwiseError
 from wattwise.export import codecarbon_rows, write_codecarbon_csv
 from wattwise.fmt import fmt_duration, fmt_energy, fmt_mass
 from wattwise.footprint import Footprint
-from wattwise.meter import Run
+from wattwise.meter import Run, check_interval
+from wattwise.store.journal import is_transient
 from wattwise.store.records import MemberRow, RunRecord
+from wattwise.store.replayer import replay_later
 
 
 def _when(t: float | None) -> str:
@@ -125,7 +127,7 @@ def run_cmd(
     """Run CMD, measure its energy, stream its output and return its exit code."""
     if not command:
         raise WattwiseError("no command to run", "put it after `--`, e.g. wattwise run -- python train.py")
-    positive(interval, "--interval")
+    check_interval(interval, "--interval")
     if shutil.which(command[0]) is None:  # checked before anything is recorded: no run for a typo
         raise WattwiseError(f"cannot start {command[0]!r}: command not found", "check the command name and PATH")
     ctx = resolve_context(location, intensity, pue, whole_machine or None)
@@ -137,31 +139,31 @@ def run_cmd(
     cmdline = shlex.join(command)
     run = Run(name or cmdline[:80], interval=interval, store=store, location=loc, intensity=ctx.intensity,
               pue=ctx.pue, whole_machine=ctx.whole_machine, command=cmdline)
-    run.start()
-    env = {**os.environ, "WATTWISE_RUN_ID": run.id or "", "WATTWISE_PARENT_RUN": "1"}
-    try:
-        child = subprocess.Popen(command, env=env)
-    except OSError as exc:
-        run.stop("failed", 127)
-        raise WattwiseError(f"cannot start {command[0]!r}: {exc.strerror or exc}",
-                            "check the command name and PATH") from exc
-    previous = {s: signal.signal(s, lambda signum, _f: child.send_signal(signum))
-                for s in (signal.SIGTERM, signal.SIGHUP)}
-    previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the child gets Ctrl-C itself
-    try:
+    with SignalGate() as gate:  # before run.start(): its threads inherit the blocked signals
+        run.start()
+        env = {**os.environ, "WATTWISE_RUN_ID": run.id or "", "WATTWISE_PARENT_RUN": "1"}
+        early = gate.pending_stop()
+        if early is not None:  # stopped before the job started: do not start it
+            run.stop("interrupted", 128 + early)
+            raise typer.Exit(128 + early)
+        try:
+            child = spawn(command, env, gate)
+        except OSError as exc:
+            run.stop("failed", 127)
+            raise WattwiseError(f"cannot start {command[0]!r}: {exc.strerror or exc}",
+                                "check the command name and PATH") from exc
+
+        def on_signal(_sig: int) -> None:  # a paused job must run to receive it
+            if sched is not None and sched.controller is not None:
+                sched.controller.release()
+
         if sched:
             sched.attach(child)
-        code = child.wait()
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
-    exit_code = code if code >= 0 else 128 - code
-    status = "finished" if code == 0 else "failed"
-    fp = sched.finish(run, status, exit_code) if sched else run.stop(status, exit_code)
-    err.print(f"\nwattwise: run [bold]{run.id}[/] ({'ok' if code == 0 else f'exit {exit_code}'}) "
-              f"{fmt_duration(run.elapsed_s)}, {fmt_energy(fp.it_kwh * 3.6e6)} IT energy "
-              f"({fp.scope}; {fp.methods}), {fmt_mass(fp.total_kg)} CO2e; "
-              f"details: wattwise show {run.id}", highlight=False)
+        code, stops = supervise(child, on_signal)
+        exit_code = exit_status(code)
+        status = "finished" if code == 0 else "interrupted" if stops else "failed"
+        _finish(run, sched, status, exit_code)
+    _replay_when_possible(run)
     raise typer.Exit(exit_code)
 
 
@@ -293,6 +295,26 @@ def register(app: typer.Typer) -> None:
     app.command("show")(show_cmd)
     app.command("sensors")(sensors_cmd)
     app.command("export")(export_cmd)
+
+
+def _finish(run: Run, sched: Any, status: str, exit_code: int) -> None:
+    """Stop the run and print its summary; whatever fails here, the child's exit code stays the command's."""
+    try:
+        fp = sched.finish(run, status, exit_code) if sched else run.stop(status, exit_code)
+        err.print(f"\nwattwise: run [bold]{run.id}[/] ({'ok' if exit_code == 0 else f'exit {exit_code}'}) "
+                  f"{fmt_duration(run.elapsed_s)}, {fmt_energy(fp.it_kwh * 3.6e6)} IT energy "
+                  f"({fp.scope}; {fp.methods}), {fmt_mass(fp.total_kg)} CO2e; "
+                  f"details: wattwise show {run.id}", highlight=False)
+    except Exception as exc:  # the job's result wins over the tracker's
+        err.print(f"wattwise: the run's summary failed ({exc}); the job's exit code is kept", highlight=False)
+
+
+def _replay_when_possible(run: Run) -> None:
+    """A lock (or a full disk) outlived the run: a detached process puts the journal in once it is gone.
+    Called after the signal gate is lifted, so that process does not inherit the blocked signals."""
+    writer = run.store
+    if writer is not None and writer.pending and writer.failure and is_transient(writer.failure):
+        replay_later(writer.location)
 
 
 def _write(text: str, output: Path | None) -> None:

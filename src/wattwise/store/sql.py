@@ -1,7 +1,9 @@
 """One SQL implementation of the run store over DB-API connections (SQLite here; PostgreSQL by dialect).
 
 Every sample batch is written and committed as it is taken, so a killed process loses at most the samples
-of its last interval. Concurrent writers are safe: SQLite runs in WAL mode with a busy timeout.
+of its last interval. Concurrent writers are safe: SQLite runs in WAL mode with a busy timeout. A tracked run
+writes through :mod:`wattwise.store.writer` (queued, short busy timeout, journaled when the store refuses);
+a writing :func:`open_store` replays the journals such runs left (:mod:`wattwise.store.journal`).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class SqlStore:
         self.dialect = dialect
         self.location = location
         self._lock = threading.RLock()
+        self._cur: Any = None  # the cursor of the open transaction (nested _tx calls join it)
         self._migrate()
 
     # -- plumbing -------------------------------------------------------------------------------------
@@ -61,17 +64,30 @@ class SqlStore:
     @contextmanager
     def _tx(self) -> Iterator[Any]:
         with self._lock:
+            if self._cur is not None:  # inside transaction(): one commit for all
+                yield self._cur
+                return
             cur = self.conn.cursor()
             cur.execute(self.dialect.begin)
+            self._cur = cur
             try:
                 yield cur
             except BaseException:
+                self._cur = None
                 self.conn.rollback()
                 raise
             else:
+                self._cur = None
                 self.conn.commit()
             finally:
+                self._cur = None
                 cur.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run several writing calls as one transaction (all or nothing)."""
+        with self._tx():
+            yield
 
     def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
         with self._lock:
@@ -85,7 +101,18 @@ class SqlStore:
                 self.conn.commit()  # end the read transaction
             return rows
 
+    def _current_version(self) -> int | None:
+        """The schema version, read without taking the write lock (None when the store has no meta yet)."""
+        try:
+            rows = self._rows("SELECT value FROM meta WHERE key = ?", ("schema_version",))
+        except Exception:
+            self.conn.rollback()
+            return None
+        return int(rows[0][0]) if rows else None
+
     def _migrate(self) -> None:
+        if self._current_version() == SCHEMA_VERSION:  # the usual case: no write lock needed to open
+            return
         with self._tx() as cur:
             if self.dialect.migrate_lock:
                 cur.execute(self.dialect.migrate_lock)
@@ -116,10 +143,13 @@ class SqlStore:
             self.conn.close()
 
     # -- writing --------------------------------------------------------------------------------------
-    def create_run(self, run: RunRecord) -> None:
+    def create_run(self, run: RunRecord, if_absent: bool = False) -> None:
+        values = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        sql = (self.dialect.insert_if_absent(f"runs ({RUN_COLUMNS})", values) if if_absent
+               else f"INSERT INTO runs ({RUN_COLUMNS}) VALUES {values}")
         with self._tx() as cur:
             cur.execute(
-                self._q(f"INSERT INTO runs ({RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                self._q(sql),
                 (run.id, run.name, run.status, run.started_at, run.ended_at, run.last_seen or run.started_at,
                  run.host, run.pid, run.interval, run.location, run.command, run.exit_code, run.config_json()),
             )
@@ -311,14 +341,14 @@ class SqlStore:
         return int(self._rows("SELECT COUNT(*) FROM samples")[0][0])
 
 
-def open_sqlite(path: str) -> SqlStore:
-    """Open (creating if needed) the SQLite store at ``path``."""
+def open_sqlite(path: str, busy_timeout: float = 60.0) -> SqlStore:
+    """Open (creating if needed) the SQLite store at ``path``; writes wait ``busy_timeout`` s for a lock."""
     p = Path(path).expanduser()
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(p), timeout=60, check_same_thread=False, isolation_level=None)
-        conn.execute("PRAGMA busy_timeout = 60000")
-        _set_wal(conn)
+        conn = sqlite3.connect(str(p), timeout=busy_timeout, check_same_thread=False, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        _set_wal(conn, busy_timeout)
         conn.execute("PRAGMA synchronous = NORMAL")
         # isolation_level=None: we issue BEGIN ourselves; commit()/rollback() still end it
         return SqlStore(_AutoCommitSqlite(conn), SQLITE, str(p))
