@@ -106,7 +106,11 @@ def run_footprint(store: RunSource, rec: RunRecord, *, location: str | None = No
 
     Given ``location``/``intensity``/``pue`` override what the run recorded.
     """
-    g = intensity if intensity is not None else rec.config.get("intensity_g_per_kwh")
-    p = pue if pue is not None else rec.config.get("pue")
+    from wattwise import validate
+
+    # given values are checked; stored ones are read defensively (a NaN stored before validation is ignored)
+    stored = rec.config.get("intensity_g_per_kwh")
+    g = validate.intensity(intensity) if intensity is not None else validate.finite_or_none(stored)
+    p = validate.pue(pue) if pue is not None else validate.finite_or_none(rec.config.get("pue"))
     return footprint_from_samples(store.samples(rec.id), store.counters(rec.id), rec.duration_s,
                                   location or rec.location, g, pue=p, strict=location is not None)

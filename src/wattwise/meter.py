@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from wattwise import validate
 from wattwise.accounting import footprint_from_samples
 from wattwise.config import setting
 from wattwise.errors import WattwiseError
@@ -64,7 +65,7 @@ class Run:
         self.interval = float(interval)
         self._store_arg = store
         self.location = location or setting("location")  # WATTWISE_LOCATION or the config file
-        self.intensity = intensity
+        self.intensity = validate.intensity(intensity)  # finite, 0-5000 gCO2e/kWh: NaN is never stored
         self.pids = pids
         self._sensors_arg = sensors
         self.node_sensors = node_sensors
@@ -272,10 +273,9 @@ class Run:
         t = time.time()
         phase = "/".join(self._phases) or None
         with self._count_lock:
-            for name, value in counts.items():
-                if not isinstance(value, int | float) or value < 0:
-                    raise WattwiseError(f"counter {name} must be a non-negative number, got {value!r}")
-                self._counters.append(CounterRow(self.id or "", t, name, float(value), phase))
+            checked = [validate.counter(name, value) for name, value in counts.items()]  # all or nothing
+            for name, value in checked:
+                self._counters.append(CounterRow(self.id or "", t, name, value, phase))
                 self._counter_totals[name] += value
 
     def step(self, **counts: float) -> None:

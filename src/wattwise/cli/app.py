@@ -35,7 +35,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # error lines are never hard-wrapped
 
 for _name in COMMAND_MODULES:
     importlib.import_module(_name).register(app)
@@ -55,6 +55,9 @@ def _is_usage_error(exc: Exception) -> bool:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
     try:
+        from wattwise.config import check_environment
+
+        check_environment()  # WATTWISE_PUE=abc and the like are errors, not silently ignored
         rc = app(args=argv, standalone_mode=False)
     except WattwiseError as exc:
         err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)

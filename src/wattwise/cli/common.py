@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
+from wattwise import validate
 from wattwise.errors import WattwiseError
 from wattwise.store.sql import SqlStore, open_store
 
@@ -17,9 +18,20 @@ def make_console() -> Console:
 
 console = make_console()
 err = Console(stderr=True)
+if not err.is_terminal:  # a log file or pipe: one line per message, never hard-wrapped
+    err = Console(stderr=True, soft_wrap=True)
 
 StoreOpt = typer.Option(None, "--store", help="Run store: SQLite path or postgresql:// URL "
                                               "(default: WATTWISE_STORE or the user data dir).")
+
+
+#: Option callbacks from the shared validation layer (finite, in range, with units): NaN/inf never get in.
+check_intensity = validate.option(validate.INTENSITY, "--intensity")
+check_pause_above = validate.option(validate.INTENSITY, "--pause-above")
+check_energy = validate.option(validate.ENERGY_KWH, "--energy")
+check_hours = validate.option(validate.HOURS, "--within")
+check_pue = validate.option(validate.PUE, "--pue")
+check_lifetime = validate.option(validate.YEARS, "--lifetime-years")
 
 
 def store_from(path: str | None) -> SqlStore:

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from wattwise.cli.common import make_console
+from wattwise.cli.common import check_intensity, check_lifetime, check_pue, make_console
 from wattwise.errors import WattwiseError
 
 Opt = typer.Option
@@ -46,9 +46,11 @@ def register(app: typer.Typer) -> None:
         power_basis: Annotated[str, Opt(help="system (device+host, measured factor) or tdp")] = "system",
         device_power: Annotated[float | None, Opt("--device-power", help="average W per device")] = None,
         location: Annotated[str | None, Opt("--location", help="e.g. gcp:us-central1")] = None,
-        intensity: Annotated[float | None, Opt("--intensity", help="grid gCO2e/kWh")] = None,
-        pue: Annotated[float | None, Opt("--pue", help="data-centre PUE (>= 1)")] = None,
-        lifetime_years: Annotated[float | None, Opt(help="hardware lifetime for embodied CO2")] = None,
+        intensity: Annotated[float | None, Opt("--intensity", help="grid gCO2e/kWh", callback=check_intensity)] = None,
+        pue: Annotated[float | None, Opt("--pue", help="data-centre PUE (1.0-5.0)", callback=check_pue)] = None,
+        lifetime_years: Annotated[
+            float | None, Opt(help="hardware lifetime for embodied CO2 (years)", callback=check_lifetime)
+        ] = None,
         compare_hardware: Annotated[str | None, Opt(help="comma list, e.g. a100-80gb,h100-sxm")] = None,
         compare_regions: Annotated[
             str | None, Opt(help="comma list of locations, or name=gCO2e/kWh, e.g. fr=56,pl=650")

@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 
 from wattwise.accounting import phase_energy_j, run_footprint
+from wattwise.cli import common as checks
 from wattwise.cli.common import StoreOpt, console, err, fmt_energy, fmt_mass, positive, store_from
 from wattwise.config import setting
 from wattwise.errors import WattwiseError
@@ -22,7 +23,6 @@ from wattwise.export import codecarbon_rows, write_codecarbon_csv
 from wattwise.footprint import Footprint
 from wattwise.meter import Run
 from wattwise.store.records import MemberRow, RunRecord
-from wattwise.store.sql import SqlStore
 
 
 def _when(t: float | None) -> str:
@@ -86,7 +86,7 @@ def register(app: typer.Typer) -> None:
         location: str | None = typer.Option(None, "--location", "-l", help="Where it runs (country, zone, "
                                             "cloud region); default WATTWISE_LOCATION or config."),
         intensity: float | None = typer.Option(None, "--intensity", help="Grid intensity in gCO2e/kWh "
-                                               "(overrides the location's)."),
+                                               "(overrides the location's).", callback=checks.check_intensity),
         whole_machine: bool = typer.Option(False, "--whole-machine", help="Attribute all modelled CPU/RAM "
                                            "energy of the machine, not only the command's process tree."),
         within: str | None = typer.Option(None, "--within", help="Carbon-aware start: may start up to this much "
@@ -95,7 +95,8 @@ def register(app: typer.Typer) -> None:
                                             "(2026-11-24T06:00Z)."),
         duration: str | None = typer.Option(None, "--duration", help="Expected run time for scheduling (6h)."),
         pause_above: float | None = typer.Option(None, "--pause-above", help="Pause while the grid is above G "
-                                                 "gCO2e/kWh (still finishing by the deadline)."),
+                                                 "gCO2e/kWh (still finishing by the deadline).",
+                                                 callback=checks.check_pause_above),
         pause_dirtiest: str | None = typer.Option(None, "--pause-dirtiest", help="Pause in the dirtiest share of "
                                                   "hours (25%)."),
         pause_mode: str = typer.Option("signal", "--pause-mode", help="signal (SIGSTOP/SIGCONT) or hook "
@@ -171,7 +172,8 @@ def register(app: typer.Typer) -> None:
         run_id: str = typer.Argument(..., help="Run id (or a unique prefix, or 'last')."),
         store: str | None = StoreOpt,
         location: str | None = typer.Option(None, "--location", "-l", help="Compute CO2 for this location."),
-        intensity: float | None = typer.Option(None, "--intensity", help="Grid intensity in gCO2e/kWh."),
+        intensity: float | None = typer.Option(None, "--intensity", help="Grid intensity in gCO2e/kWh.",
+                                               callback=checks.check_intensity),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
     ) -> None:
         """Energy of a run by component (measured/modelled), per phase and per counted unit."""
@@ -233,7 +235,7 @@ def register(app: typer.Typer) -> None:
         output: Path | None = typer.Option(None, "--output", "-o", help="File to write (default stdout)."),
         store: str | None = StoreOpt,
         location: str | None = typer.Option(None, "--location", "-l"),
-        intensity: float | None = typer.Option(None, "--intensity"),
+        intensity: float | None = typer.Option(None, "--intensity", callback=checks.check_intensity),
     ) -> None:
         """Export a run as CodeCarbon-compatible emissions.csv rows or JSON."""
         if fmt not in ("codecarbon-csv", "json"):

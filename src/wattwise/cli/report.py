@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from wattwise.cli.common import StoreOpt, console, err, store_from
+from wattwise.cli.common import StoreOpt, check_hours, check_intensity, console, err, store_from
 from wattwise.errors import WattwiseError
 
 
@@ -27,9 +27,10 @@ def register(app: typer.Typer) -> None:
         compressed_run: str | None = typer.Option(None, "--compressed-run", help="A run of the compressed model "
                                                   "doing the same work, for the what-if row."),
         within: float = typer.Option(24.0, "--within", help="What-if: best start within this many hours of the "
-                                     "run's start."),
+                                     "run's start.", callback=check_hours),
         location: str | None = typer.Option(None, "--location", "-l", help="Compute CO2 for this location."),
-        intensity: float | None = typer.Option(None, "--intensity", help="Grid intensity in gCO2e/kWh."),
+        intensity: float | None = typer.Option(None, "--intensity", help="Grid intensity in gCO2e/kWh.",
+                                               callback=check_intensity),
         mlflow: bool = typer.Option(False, "--mlflow", help="Also log energy/CO2 metrics and the report to MLflow "
                                     "(the run in MLFLOW_RUN_ID, else a new run; needs the mlflow extra)."),
         store: str | None = StoreOpt,
@@ -68,7 +69,8 @@ def register(app: typer.Typer) -> None:
         hardware: str | None = typer.Option(None, "--hardware", help="Hardware used, e.g. '4 A100 80GB' "
                                             "(default: from the run's sensors)."),
         location: str | None = typer.Option(None, "--location", "-l", help="Compute CO2 for this location."),
-        intensity: float | None = typer.Option(None, "--intensity", help="Grid intensity in gCO2e/kWh."),
+        intensity: float | None = typer.Option(None, "--intensity", help="Grid intensity in gCO2e/kWh.",
+                                               callback=check_intensity),
         as_json: bool = typer.Option(False, "--json", help="Print the metadata as JSON only."),
         store: str | None = StoreOpt,
     ) -> None:

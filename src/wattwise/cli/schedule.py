@@ -9,7 +9,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from wattwise.cli.common import console, err
+from wattwise import validate
+from wattwise.cli.common import check_energy, check_pause_above, console, err
 from wattwise.errors import WattwiseError
 from wattwise.schedule.forecast import DEFAULT_METHOD, METHODS
 from wattwise.schedule.timeutil import fmt_hours, fmt_utc, parse_duration, parse_instant, utc
@@ -62,6 +63,7 @@ def _pairs(text: str | None, what: str) -> dict[str, float]:
             if not sep or not key.strip():
                 raise ValueError
             out[key.strip()] = float(val)
+            validate.number(val, f"{what} for {key.strip()}", validate.Quantity("", 0.0, 1e12))
         except ValueError:
             raise WattwiseError(f"malformed {what} {part.strip()!r}", "use LOCATION=NUMBER pairs, e.g. FR=20,DE=35"
                                 ) from None
@@ -87,10 +89,12 @@ def register(app: typer.Typer) -> None:
         forecast: str = ForecastOpt,
         interruptible: bool = typer.Option(False, "--interruptible", help="The job can pause: plan the cleanest "
                                            "hours instead of one contiguous window."),
-        pause_above: float | None = typer.Option(None, "--pause-above", help="Interruptible: pause above G gCO2e/kWh."),
+        pause_above: float | None = typer.Option(None, "--pause-above", help="Interruptible: pause above G gCO2e/kWh.",
+                                                 callback=check_pause_above),
         pause_dirtiest: str | None = typer.Option(None, "--pause-dirtiest", help="Interruptible: pause in the "
                                                   "dirtiest share of hours (25%)."),
-        energy: float | None = typer.Option(None, "--energy", help="Expected energy in kWh (to show grams)."),
+        energy: float | None = typer.Option(None, "--energy", help="Expected energy in kWh (to show grams).",
+                                            callback=check_energy),
         as_json: bool = JsonOpt,
     ) -> None:
         """The best time to run: start, expected mean intensity and saving versus starting now."""
@@ -141,7 +145,8 @@ def register(app: typer.Typer) -> None:
         earliest: str | None = EarliestOpt, now: str | None = NowOpt, forecast: str = ForecastOpt,
         latency: str | None = typer.Option(None, "--latency", help="Latency in ms per candidate: FR=20,DE=35."),
         price: str | None = typer.Option(None, "--price", help="Price per hour per candidate: FR=2.5,DE=2.1."),
-        energy: float | None = typer.Option(None, "--energy", help="Expected energy in kWh (to show CO2)."),
+        energy: float | None = typer.Option(None, "--energy", help="Expected energy in kWh (to show CO2).",
+                                            callback=check_energy),
         as_json: bool = JsonOpt,
     ) -> None:
         """The lowest-carbon location among candidates, with the trade-offs you give (latency, price)."""

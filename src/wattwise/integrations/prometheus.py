@@ -24,6 +24,7 @@ from wattwise.errors import WattwiseError
 from wattwise.footprint import Footprint
 from wattwise.store.records import CounterRow, RunRecord, SampleRow
 from wattwise.store.sql import SqlStore
+from wattwise.validate import finite_or_none
 
 if TYPE_CHECKING:
     from wattwise.meter import Run
@@ -85,7 +86,7 @@ class StoreCollector:
                     s._rows("SELECT name, SUM(value) FROM counters WHERE run_id = ? GROUP BY name", (rec.id,))]
         try:
             fp = footprint_from_samples(rows, counters, rec.duration_s, rec.location,
-                                        rec.config.get("intensity_g_per_kwh"))
+                                        finite_or_none(rec.config.get("intensity_g_per_kwh")))
         except WattwiseError:  # e.g. an unknown location: fall back to the world average rather than fail
             fp = footprint_from_samples(rows, counters, rec.duration_s, None, None)
         power = {d: ((j / (t1 - t0)) if t1 > t0 else 0.0, m) for d, j, t0, t1, m, _s, _u in last}
