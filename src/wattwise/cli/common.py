@@ -13,7 +13,7 @@ from wattwise.store.sql import SqlStore, open_store
 def make_console() -> Console:
     """stdout console; wide enough for the tables when output is not a terminal (files, pipes, CI logs)."""
     c = Console()
-    return c if c.is_terminal else Console(width=200)
+    return c if c.is_terminal else Console(width=200, soft_wrap=True)  # text lines are never hard-wrapped
 
 
 console = make_console()

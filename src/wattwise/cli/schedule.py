@@ -150,7 +150,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JsonOpt,
     ) -> None:
         """The lowest-carbon location among candidates, with the trade-offs you give (latency, price)."""
-        from wattwise.schedule.where import best_location
+        from wattwise.schedule.where import best_location, pareto_criteria
 
         names = [c.strip() for arg in candidates for c in arg.split(",") if c.strip()]
         d, t_now, t0, t1 = _times(duration, within, deadline, earliest, now)
@@ -172,7 +172,13 @@ def register(app: typer.Typer) -> None:
                       "-" if r.cost is None else f"{r.cost:.2f}",
                       "-" if r.co2_kg is None else f"{r.co2_kg:.2f} kg", "yes" if r.pareto else "")
         console.print(t)
-        console.print("pareto: no other candidate is at least as good on every figure given.", highlight=False)
+        names_of = {"g_per_kwh": "intensity", "latency_ms": "latency", "price_per_h": "price"}
+        crit = pareto_criteria(rows)
+        left_out = [names_of[c] for c in ("latency_ms", "price_per_h") if c not in crit
+                    and any(getattr(r, c) is not None for r in rows)]
+        console.print(f"pareto: no other candidate is at least as good on {', '.join(names_of[c] for c in crit)}"
+                      + (f" ({', '.join(left_out)} not given for every candidate: not used)" if left_out else "")
+                      + ".", highlight=False)
         for r in rows:
             console.print(f"{r.place.code} ({r.place.label}): {r.label}", highlight=False)
 
@@ -186,17 +192,27 @@ def register(app: typer.Typer) -> None:
                                       "time); default this machine's."),
         time_limit: bool = typer.Option(True, "--time-limit/--no-time-limit", help="Also pass --time=DURATION."),
         submit: bool = typer.Option(False, "--submit", help="Run sbatch now instead of printing the command."),
+        slack: str | None = typer.Option(None, "--slack", help="Margin kept between the planned end and "
+                                         "--deadline for queue delay (45m; 0 for none); default 10 % of the "
+                                         "duration, at least 15m."),
     ) -> None:
-        """Print (or submit) `sbatch --begin=...` for the best start."""
-        from wattwise.schedule.handoff import sbatch_command, submit_sbatch
+        """Print (or submit) `sbatch --begin=...` for the best start, leaving slack before the deadline."""
+        from wattwise.schedule.handoff import default_slack_s, latest_finish, sbatch_command, submit_sbatch
 
         if not script:
             raise WattwiseError("no batch script given", "put it after `--`, e.g. wattwise schedule slurm -l FR "
                                                          "-d 6h --within 12h -- job.sh")
         loc = _location(location)
         d, t_now, t0, t1 = _times(duration, within, deadline, earliest, now)
-        w = _best(loc, d, t_now, t0, t1, forecast)
         dl = utc(t1) if (within or deadline) else None
+        slack_s = 0.0
+        if dl is not None:
+            slack_s = default_slack_s(d) if slack is None else (
+                0.0 if slack.strip() in ("0", "0s", "0m", "0h") else parse_duration(slack, "--slack").total_seconds())
+        w = _best(loc, d, t_now, t0, latest_finish(t0, t1, d, slack_s) if dl is not None else t1, forecast)
+        if dl is not None:
+            err.print(f"planned end {fmt_utc(w.end)}: {fmt_hours(t1 - w.end.timestamp())} before the deadline "
+                      f"(slack {fmt_hours(slack_s)})", highlight=False)
         err.print(f"best start {fmt_utc(w.start)}: {w.mean_g_per_kwh:.0f} vs {w.now_g_per_kwh:.0f} gCO2e/kWh now "
                   f"({w.saving_pct:.1f} % saving); forecast: {w.label}", highlight=False)
         if submit:
