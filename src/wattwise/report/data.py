@@ -48,7 +48,9 @@ def load_run(store: SqlStore, run_id: str, location: str | None = None, intensit
     samples = store.samples(rec.id)
     if not samples and not allow_empty:
         raise empty_run_error(rec)
-    g = intensity if intensity is not None else rec.config.get("intensity_g_per_kwh")
+    from wattwise.validate import finite_or_none
+
+    g = intensity if intensity is not None else finite_or_none(rec.config.get("intensity_g_per_kwh"))  # no stored NaN
     counters = store.counters(rec.id)
     duration = rec.duration_s if rec.status != "running" else max(time.time() - rec.started_at, 0.0)
     loc = location or rec.location

@@ -24,6 +24,11 @@ RUN_COLUMNS = ("id, name, status, started_at, ended_at, last_seen, host, pid, in
                "exit_code, config")
 
 
+def like_literal(text: str) -> str:
+    """``text`` for a ``LIKE ... ESCAPE '!'`` pattern, matched literally (``%`` and ``_`` are not wildcards)."""
+    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+
+
 @dataclass(frozen=True)
 class Dialect:
     name: str
@@ -250,8 +255,8 @@ class SqlStore:
         sql = f"SELECT {RUN_COLUMNS} FROM runs"
         params: list[Any] = []
         if name:
-            sql += " WHERE name LIKE ?"
-            params.append(f"%{name}%")
+            sql += " WHERE name LIKE ? ESCAPE '!'"
+            params.append(f"%{like_literal(name)}%")
         sql += " ORDER BY started_at DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
@@ -264,8 +269,8 @@ class SqlStore:
             if not runs:
                 raise NotFoundError("the store has no runs yet", f"store: {self.location}")
             return runs[0]
-        rows = self._rows(f"SELECT {RUN_COLUMNS} FROM runs WHERE id LIKE ? ORDER BY started_at DESC",
-                          (run_id.replace("%", "") + "%",))
+        rows = self._rows(f"SELECT {RUN_COLUMNS} FROM runs WHERE id LIKE ? ESCAPE '!' ORDER BY started_at DESC",
+                          (like_literal(run_id) + "%",))
         if len(rows) == 1:
             return self._record(rows[0])
         if len(rows) > 1:
