@@ -23,6 +23,23 @@ def _fmt_kwh(kwh: float) -> str:
     return f"{kwh / 1000:,.4g} MWh" if kwh >= 1000 else f"{kwh:,.4g} kWh"
 
 
+def _say_aliases(*specs: str | None) -> None:
+    """A ``note:`` line on stderr for each hardware alias that silently picks one model of a family."""
+    from wattwise.hardware.catalogue import alias_note
+
+    err = Console(stderr=True, soft_wrap=True)
+    for spec in specs:
+        for name in (spec or "").split(","):
+            if not name.strip():
+                continue
+            try:
+                note = alias_note(name.strip())
+            except WattwiseError:
+                continue  # an unknown name is reported by the estimate itself, with close matches
+            if note:
+                err.print(f"note: {note}", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     """Add ``estimate`` to ``app``."""
 
@@ -77,6 +94,7 @@ def register(app: typer.Typer) -> None:
             return
         if not hardware and not compare_hardware:
             raise WattwiseError("no hardware given", "pass --hardware (see --list-hardware)")
+        _say_aliases(hardware, compare_hardware, serve_hardware)
         common = dict(
             params=params,
             tokens=tokens,

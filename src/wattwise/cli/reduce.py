@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from wattwise.cli.common import make_console
+from wattwise.cli.reduce_checks import check_lm_profile, check_reduce
 from wattwise.errors import WattwiseError
 
 
@@ -149,6 +150,8 @@ def register(app: typer.Typer) -> None:
             return
         if repeats < 1:
             raise WattwiseError("--repeats must be >= 1")
+        check_reduce(model, kind, location, intensity, eval_pairs, eval_data, distill_text, lm_text, distill_texts,
+                     distill_epochs, repeats)  # before torch loads
         names = [v.strip() for v in variants.split(",")] if variants else None
         if names is None and (quick or all_variants):
             names = labmod.QUICK if quick else labmod.ENCODER_ALL
@@ -200,6 +203,7 @@ def register(app: typer.Typer) -> None:
         json_out: Annotated[Path | None, typer.Option("--json", help="write the profile JSON here")] = None,
     ) -> None:
         """Energy per 1,000 generated tokens against batch size, KV cache on/off and precision."""
+        check_lm_profile(model, batch_sizes, precisions, new_tokens, prompt_tokens)  # before torch loads
         from wattwise.reduce import lm_profile
 
         try:
