@@ -40,7 +40,7 @@ COUNTER_VALUE = Quantity("", 0.0, 1e18, hint="a non-negative finite number")
 
 
 def _fmt(v: float) -> str:
-    return f"{v:g}"
+    return f"{v:,.0f}" if float(v).is_integer() and abs(v) < 1e15 else f"{v:g}"
 
 
 def number(value: object, what: str, q: Quantity) -> float:

@@ -61,8 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         rc = app(args=argv, standalone_mode=False)
     except WattwiseError as exc:
         err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
-        if exc.hint:
-            err_console.print(f"  hint: {exc.hint}", highlight=False)
+        cmd = next((a for a in (argv if argv is not None else sys.argv[1:]) if not a.startswith("-")), "")
+        err_console.print(f"  hint: {exc.hint or f'see `wattwise {cmd} --help`'.replace('  ', ' ')}", highlight=False)
         return exc.exit_code
     except typer.Exit as exc:
         return int(exc.exit_code or 0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.console import Console
 
@@ -32,6 +34,19 @@ check_energy = validate.option(validate.ENERGY_KWH, "--energy")
 check_hours = validate.option(validate.HOURS, "--within")
 check_pue = validate.option(validate.PUE, "--pue")
 check_lifetime = validate.option(validate.YEARS, "--lifetime-years")
+check_limit = validate.option(validate.Quantity("", 1, 10**6, integer=True, hint="how many runs, e.g. 20"), "--limit")
+
+
+def check_output(path: Path | None) -> Path | None:
+    """An output file path that can be written: not a folder, in an existing folder (checked before work)."""
+    if path is None or str(path) == "-":
+        return path
+    if path.is_dir():
+        raise WattwiseError(f"{path} is a folder", "give a file name, e.g. -o emissions.csv")
+    if not path.parent.is_dir():
+        raise WattwiseError(f"cannot write {path}: the folder {path.parent} does not exist",
+                            "create it first or write somewhere else")
+    return path
 
 
 def store_from(path: str | None) -> SqlStore:
@@ -58,7 +73,7 @@ def fmt_mass(kg: float) -> str:
     return f"{kg:,.2f} kg" if kg < 1000 else f"{kg / 1000:,.2f} t"
 
 
-def positive(value: float | None, what: str) -> float | None:
+def positive(value: float | None, what: str, hint: str = "give a positive number") -> float | None:
     if value is not None and not value > 0:
-        raise WattwiseError(f"{what} must be > 0, got {value}")
+        raise WattwiseError(f"{what} must be > 0, got {value}", hint)
     return value

@@ -146,7 +146,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command("runs")
     def runs_cmd(
-        limit: int = typer.Option(20, "--limit", help="How many runs to list (newest first)."),
+        limit: int = typer.Option(20, "--limit", help="How many runs to list (newest first).",
+                                  callback=checks.check_limit),
         name: str | None = typer.Option(None, "--name", help="Only runs whose name contains this."),
         store: str | None = StoreOpt,
     ) -> None:
@@ -232,7 +233,8 @@ def register(app: typer.Typer) -> None:
     def export_cmd(
         run_id: str = typer.Argument(..., help="Run id (or a unique prefix, or 'last')."),
         fmt: str = typer.Option("json", "--format", "-f", help="codecarbon-csv or json."),
-        output: Path | None = typer.Option(None, "--output", "-o", help="File to write (default stdout)."),
+        output: Path | None = typer.Option(None, "--output", "-o", help="File to write (default stdout).",
+                                           callback=checks.check_output),
         store: str | None = StoreOpt,
         location: str | None = typer.Option(None, "--location", "-l"),
         intensity: float | None = typer.Option(None, "--intensity", callback=checks.check_intensity),

@@ -33,7 +33,7 @@ def warn_if_exposed(host: str, what: str) -> None:
 
 def _check_port(port: int) -> None:
     if not 0 < port < 65536:
-        raise WattwiseError(f"--port must be between 1 and 65535, got {port}")
+        raise WattwiseError(f"--port must be between 1 and 65535, got {port}", "e.g. --port 8765")
 
 
 def register(app: typer.Typer) -> None:
@@ -71,7 +71,7 @@ def register(app: typer.Typer) -> None:
         from wattwise.integrations.prometheus import metrics_text, start_exporter
 
         if runs < 1:
-            raise WattwiseError(f"--runs must be >= 1, got {runs}")
+            raise WattwiseError(f"--runs must be >= 1, got {runs}", "how many recent runs to export, e.g. 20")
         s = open_readonly(store)
         if once:
             print(metrics_text(store=s, max_runs=runs), end="")

@@ -96,7 +96,10 @@ def check_reduce(model: str, kind: str | None, location: str | None, intensity: 
         from wattwise.reduce.data import unlabelled_sentences
 
         _readable(distill_text, "--distill-text file")
-        unlabelled_sentences(distill_text)
+        try:
+            unlabelled_sentences(distill_text)
+        except WattwiseError as exc:
+            raise WattwiseError(f"--distill-text: {exc.message}", exc.hint or "one sentence a line") from None
     if lm_text:
         _readable(lm_text, "--lm-text file")
         if not Path(lm_text).expanduser().read_text(encoding="utf-8").strip():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from wattwise.cli.common import StoreOpt, check_hours, check_intensity, console, err, store_from
+from wattwise.cli.common import StoreOpt, check_hours, check_intensity, check_output, console, err, store_from
 from wattwise.errors import WattwiseError
 
 
@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
         run_ids: list[str] = typer.Argument(..., metavar="RUN...", help="Run id(s), prefixes or 'last'; two or "
                                             "more are compared side by side."),
         output: Path | None = typer.Option(None, "--output", "-o", help="HTML file (default "
-                                           "wattwise-report-<id>.html)."),
+                                           "wattwise-report-<id>.html).", callback=check_output),
         per: list[str] = typer.Option([], "--per", help="SCI functional unit R, repeatable: 'token', "
                                       "'1000 inferences', 'training run' (default: each counter and the run)."),
         compare_region: list[str] = typer.Option([], "--compare-region", help="What-if region, repeatable: NAME "

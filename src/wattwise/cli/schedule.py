@@ -63,7 +63,8 @@ def _pairs(text: str | None, what: str) -> dict[str, float]:
             if not sep or not key.strip():
                 raise ValueError
             out[key.strip()] = float(val)
-            validate.number(val, f"{what} for {key.strip()}", validate.Quantity("", 0.0, 1e12))
+            validate.number(val, f"{what} for {key.strip()}",
+                            validate.Quantity("", 0.0, 1e12, hint="finite numbers >= 0, e.g. FR=20,DE=35"))
         except ValueError:
             raise WattwiseError(f"malformed {what} {part.strip()!r}", "use LOCATION=NUMBER pairs, e.g. FR=20,DE=35"
                                 ) from None

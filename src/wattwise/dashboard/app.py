@@ -16,7 +16,7 @@ from wattwise.errors import NotFoundError, WattwiseError
 from wattwise.report import html as rh
 from wattwise.report import plots
 from wattwise.report.data import RunView, load_run
-from wattwise.store.sql import SqlStore
+from wattwise.store.sql import MAX_ID_LEN, SqlStore
 
 REFRESH_S = 5
 STATUSES = ("running", "finished", "failed", "interrupted")
@@ -24,7 +24,6 @@ STATUSES = ("running", "finished", "failed", "interrupted")
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 #: At most this many runs compared on one page, and run ids at most this long (a clear 4xx beyond).
 MAX_COMPARE = 8
-MAX_ID_LEN = 128
 
 
 def _host_name(header: str) -> str:

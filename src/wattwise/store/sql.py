@@ -24,6 +24,10 @@ RUN_COLUMNS = ("id, name, status, started_at, ended_at, last_seen, host, pid, in
                "exit_code, config")
 
 
+#: Run ids are at most this long (generated ones have 24 characters); a longer one cannot exist.
+MAX_ID_LEN = 128
+
+
 def like_literal(text: str) -> str:
     """``text`` for a ``LIKE ... ESCAPE '!'`` pattern, matched literally (``%`` and ``_`` are not wildcards)."""
     return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
@@ -269,6 +273,9 @@ class SqlStore:
             if not runs:
                 raise NotFoundError("the store has no runs yet", f"store: {self.location}")
             return runs[0]
+        if len(run_id) > MAX_ID_LEN:
+            raise NotFoundError(f"no run with an id of {len(run_id)} characters (ids have at most {MAX_ID_LEN})",
+                                "list runs with `wattwise runs`")
         rows = self._rows(f"SELECT {RUN_COLUMNS} FROM runs WHERE id LIKE ? ESCAPE '!' ORDER BY started_at DESC",
                           (like_literal(run_id) + "%",))
         if len(rows) == 1:
