@@ -106,7 +106,7 @@ def test_bad_input_is_one_clear_error(world, capsys, argv, needle):
     argv = [a.replace("{tmp}", str(world)) for a in argv]
     before = len(open_store(world / "home" / "runs.sqlite").list_runs())
     rc = main(argv)
-    out, err = capsys.readouterr()
+    _out, err = capsys.readouterr()
     assert rc not in (0, 1), (rc, err)  # 1 is the "bug" exit
     _one_error(err, needle)
     assert not (world / "ran").exists(), "the job was started"
