@@ -65,3 +65,11 @@ def test_run_api_validates_before_anything_is_stored(tmp_path):
 
     assert main(["report", run.id or "", "--store", str(tmp_path / "s.sqlite"), "-o", str(tmp_path / "r.html")]) == 0
     assert "eval_samples" in (tmp_path / "r.html").read_text()
+
+
+@pytest.mark.parametrize("years", [0, -1, math.nan, math.inf])
+def test_estimate_api_refuses_bad_lifetime(years):
+    import wattwise
+
+    with pytest.raises(WattwiseError, match="lifetime_years"):
+        wattwise.estimate(params="7B", tokens="1T", hardware="a100-80gb", lifetime_years=years)
