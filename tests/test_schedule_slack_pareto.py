@@ -74,5 +74,5 @@ def test_where_pareto_ignores_figures_some_rows_lack(capsys):
 
 def test_pareto_criteria_api():
     rows = best_location(["FR", "DE"], "2h", "2023-03-01T08:00Z", "2023-03-01T20:00Z", latency_ms={"FR": 5})
-    assert pareto_criteria(rows) == ["g_per_kwh"]
+    assert pareto_criteria(rows) == ["g_per_it_kwh"]
     assert sum(r.pareto for r in rows) == 1

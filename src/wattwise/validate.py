@@ -29,7 +29,7 @@ class Quantity:
 
 
 #: The quantities wattwise accepts from users, with their bounds.
-INTENSITY = Quantity("gCO2e/kWh", 0.0, 5000.0, hint="grid intensities are 0-1,500 gCO2e/kWh (world average ~480)")
+INTENSITY = Quantity("gCO2e/kWh", 0.0, 3000.0, hint="e.g. --intensity 56 (France) or 380 (Germany); world average ~480")
 PUE = Quantity("", 1.0, 5.0, hint="typical values are 1.1 to 2.0")
 ENERGY_KWH = Quantity("kWh", 0.0, 1e12, lo_open=True, hint="the expected energy, e.g. 12.5")
 HOURS = Quantity("h", 0.0, 24 * 366 * 10, lo_open=True, hint="a number of hours, e.g. 24")
@@ -69,7 +69,7 @@ def optional(value: object | None, what: str, q: Quantity) -> float | None:
 
 
 def intensity(value: object | None, what: str = "intensity") -> float | None:
-    """A grid intensity in gCO2e/kWh (0-5000), or None."""
+    """A grid intensity in gCO2e/kWh (0-3000), or None."""
     return optional(value, what, INTENSITY)
 
 

@@ -173,7 +173,7 @@ def register(app: typer.Typer) -> None:
                       "-" if r.cost is None else f"{r.cost:.2f}",
                       "-" if r.co2_kg is None else f"{r.co2_kg:.2f} kg", "yes" if r.pareto else "")
         console.print(t)
-        names_of = {"g_per_kwh": "intensity", "latency_ms": "latency", "price_per_h": "price"}
+        names_of = {"g_per_it_kwh": "intensity", "latency_ms": "latency", "price_per_h": "price"}
         crit = pareto_criteria(rows)
         left_out = [names_of[c] for c in ("latency_ms", "price_per_h") if c not in crit
                     and any(getattr(r, c) is not None for r in rows)]
