@@ -60,7 +60,7 @@ def figures_everywhere(run_id: str) -> dict[str, dict[str, float | str]]:
                              "g": sum(float(r["emissions"]) for r in rows) * 1000, "pue": float(rows[0]["pue"])}
     card = cli("modelcard", run_id).stdout
     emissions = next(line.split(":", 1)[1] for line in card.splitlines() if line.strip().startswith("emissions:"))
-    out["model card"] = {"g": float(emissions)}
+    out["model card"] = {"g": float(emissions.strip().strip("'\""))}  # a plain-decimal string when small
     store = open_store(None)
     view = load_run(store, run_id)
     fp = view.fp
@@ -230,3 +230,21 @@ def test_decorator_and_distributed_copies_keep_every_option() -> None:
     dc = d._clone("e")
     assert isinstance(dc, DistributedRun)
     assert (dc.pids, dc._sensors_arg, dc.node_sensors) == ([3], sensors, False)
+
+
+def test_one_annual_figure_per_grid() -> None:
+    """France is one number for a run outside the traces' year, whichever way it is named or reached."""
+    import wattwise.grid as grid
+    from wattwise.accounting import footprint_from_samples
+    from wattwise.estimate.location import resolve
+    from wattwise.store.records import SampleRow
+
+    fr = grid.intensity("FR").g_per_kwh
+    assert grid.intensity("aws:eu-west-3").g_per_kwh == fr  # a cloud region in the zone FR
+    assert resolve("FR")[0].g_per_kwh == fr  # the planner
+    t0 = 1_796_000_000.0  # 2026: the 2023 trace does not cover it
+    run = footprint_from_samples([SampleRow("r", t0, t0 + 60, "cpu", 3600.0, "modelled", "m", 0.1)], (), 60, "FR")
+    assert run.intensity.g_per_kwh == fr and run.intensity.resolution == "annual"
+    hourly = footprint_from_samples([SampleRow("r", 1_688_227_200.0, 1_688_227_260.0, "cpu", 3600.0, "modelled",
+                                               "m", 0.1)], (), 60, "FR")
+    assert hourly.intensity.resolution == "hourly"  # 2023-07-01: the trace covers it
