@@ -101,6 +101,15 @@ def test_legacy_nan_and_counter_names_do_not_break_pages(store_path, capsys, tmp
         assert code == 200
     assert main(["show", legacy, "--store", str(path)]) == 0
     assert "nan" not in capsys.readouterr().out.lower()
+    import json
+
+    def strict(text: str) -> dict:
+        return json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in JSON output"))
+
+    assert main(["export", legacy, "-f", "json", "--store", str(path)]) == 0
+    assert strict(capsys.readouterr().out)["run"]["config"]["intensity_g_per_kwh"] is None
+    assert main(["show", legacy, "--json", "--store", str(path)]) == 0
+    strict(capsys.readouterr().out)
     assert main(["report", legacy, "--store", str(path), "-o", str(tmp_path / "r.html")]) == 0
     assert main(["exporter", "--once", "--store", str(path)]) == 0
     out = capsys.readouterr().out

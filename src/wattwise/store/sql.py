@@ -7,6 +7,7 @@ of its last interval. Concurrent writers are safe: SQLite runs in WAL mode with 
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import threading
 import time
@@ -26,6 +27,12 @@ RUN_COLUMNS = ("id, name, status, started_at, ended_at, last_seen, host, pid, in
 
 #: Run ids are at most this long (generated ones have 24 characters); a longer one cannot exist.
 MAX_ID_LEN = 128
+
+
+def finite_values(config: dict) -> dict:
+    """A stored run's config with NaN/inf numbers (stored before validation existed) read as None, so every
+    reader and JSON document gets valid values."""
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in config.items()}
 
 
 def like_literal(text: str) -> str:
@@ -244,7 +251,7 @@ class SqlStore:
         rec = RunRecord(
             id=row[0], name=row[1], status=row[2], started_at=row[3], ended_at=row[4], last_seen=row[5],
             host=row[6], pid=row[7], interval=row[8] or 1.0, location=row[9], command=row[10], exit_code=row[11],
-            config=json.loads(row[12]) if row[12] else {},
+            config=finite_values(json.loads(row[12])) if row[12] else {},
         )
         if rec.is_dead():
             rec.status = "interrupted"
