@@ -154,11 +154,13 @@ def run_footprint(store: RunSource, rec: RunRecord, *, location: str | None = No
     run's rows when the caller has them already (or has them aggregated per hour and phase, as the exporter
     does); otherwise they are read from ``store``.
     """
+    from wattwise import validate
     from wattwise.context import stored_context
 
     ctx = stored_context(rec.config, rec.location)
-    g = intensity if intensity is not None else ctx.intensity
-    p = pue if pue is not None else ctx.pue
+    # given values are checked; stored ones are read defensively (a NaN stored before validation is ignored)
+    g = validate.intensity(intensity) if intensity is not None else validate.finite_or_none(ctx.intensity)
+    p = validate.pue(pue) if pue is not None else validate.finite_or_none(ctx.pue)
     rows = store.samples(rec.id) if samples is None else samples
     counts = store.counters(rec.id) if counters is None else counters
     return footprint_from_samples(rows, counts, rec.duration_s,

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
+from wattwise import validate
 from wattwise.accounting import footprint_from_samples
 from wattwise.context import Context, resolve_context
 from wattwise.errors import WattwiseError
@@ -326,10 +327,9 @@ class Run:
         t = time.time()
         phase = "/".join(self._phases) or None
         with self._count_lock:
-            for name, value in counts.items():
-                if not isinstance(value, int | float) or value < 0:
-                    raise WattwiseError(f"counter {name} must be a non-negative number, got {value!r}")
-                self._counters.append(CounterRow(self.id or "", t, name, float(value), phase))
+            checked = [validate.counter(name, value) for name, value in counts.items()]  # all or nothing
+            for name, value in checked:
+                self._counters.append(CounterRow(self.id or "", t, name, value, phase))
                 self._counter_totals[name] += value
                 self._phase_counters[(phase, name)] += value
 

@@ -9,11 +9,37 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from wattwise.cli.common import check_intensity, check_lifetime, check_pue
 from wattwise.console import make_console
 from wattwise.errors import WattwiseError
 from wattwise.fmt import fmt_kg_sig, fmt_kwh_sig
 
 Opt = typer.Option
+
+
+def _fmt_kg(kg: float) -> str:
+    return f"{kg / 1000:,.3g} t" if kg >= 1000 else f"{kg:,.3g} kg"
+
+
+def _fmt_kwh(kwh: float) -> str:
+    return f"{kwh / 1000:,.4g} MWh" if kwh >= 1000 else f"{kwh:,.4g} kWh"
+
+
+def _say_aliases(*specs: str | None) -> None:
+    """A ``note:`` line on stderr for each hardware alias that silently picks one model of a family."""
+    from wattwise.hardware.catalogue import alias_note
+
+    err = Console(stderr=True, soft_wrap=True)
+    for spec in specs:
+        for name in (spec or "").split(","):
+            if not name.strip():
+                continue
+            try:
+                note = alias_note(name.strip())
+            except WattwiseError:
+                continue  # an unknown name is reported by the estimate itself, with close matches
+            if note:
+                err.print(f"note: {note}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -45,9 +71,11 @@ def register(app: typer.Typer) -> None:
         power_basis: Annotated[str, Opt(help="system (device+host, measured factor) or tdp")] = "system",
         device_power: Annotated[float | None, Opt("--device-power", help="average W per device")] = None,
         location: Annotated[str | None, Opt("--location", help="e.g. gcp:us-central1")] = None,
-        intensity: Annotated[float | None, Opt("--intensity", help="grid gCO2e/kWh")] = None,
-        pue: Annotated[float | None, Opt("--pue", help="data-centre PUE (>= 1)")] = None,
-        lifetime_years: Annotated[float | None, Opt(help="hardware lifetime for embodied CO2")] = None,
+        intensity: Annotated[float | None, Opt("--intensity", help="grid gCO2e/kWh", callback=check_intensity)] = None,
+        pue: Annotated[float | None, Opt("--pue", help="data-centre PUE (1.0-5.0)", callback=check_pue)] = None,
+        lifetime_years: Annotated[
+            float | None, Opt(help="hardware lifetime for embodied CO2 (years)", callback=check_lifetime)
+        ] = None,
         compare_hardware: Annotated[str | None, Opt(help="comma list, e.g. a100-80gb,h100-sxm")] = None,
         compare_regions: Annotated[
             str | None, Opt(help="comma list of locations, or name=gCO2e/kWh, e.g. fr=56,pl=650")
@@ -82,6 +110,7 @@ def register(app: typer.Typer) -> None:
             return
         if not hardware and not compare_hardware:
             raise WattwiseError("no hardware given", "pass --hardware (see --list-hardware)")
+        _say_aliases(hardware, compare_hardware, serve_hardware)
         common: dict[str, Any] = dict(
             params=params,
             tokens=tokens,

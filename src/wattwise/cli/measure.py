@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 
 from wattwise.accounting import phase_energy_j, run_footprint
+from wattwise.cli import common as checks
 from wattwise.cli.child import SignalGate, exit_status, spawn, supervise
 from wattwise.cli.common import StoreOpt, console, err, store_from
 from wattwise.context import check_intensity, check_pue, resolve_context
@@ -108,8 +109,9 @@ def run_cmd(
     location: str | None = typer.Option(None, "--location", "-l", help="Where it runs (country, zone, "
                                         "cloud region); default WATTWISE_LOCATION or config."),
     intensity: float | None = typer.Option(None, "--intensity", help="Grid intensity in gCO2e/kWh "
-                                           "(overrides the location's)."),
-    pue: float | None = typer.Option(None, "--pue", help="Data-centre PUE (overrides the location's)."),
+                                           "(overrides the location's).", callback=checks.check_intensity),
+    pue: float | None = typer.Option(None, "--pue", help="Data-centre PUE (overrides the location's).",
+                                     callback=checks.check_pue),
     whole_machine: bool = typer.Option(False, "--whole-machine", help="Attribute all modelled CPU/RAM "
                                        "energy of the machine, not only the command's process tree."),
     within: str | None = typer.Option(None, "--within", help="Carbon-aware start: may start up to this much "
@@ -118,7 +120,8 @@ def run_cmd(
                                         "(2026-11-24T06:00Z)."),
     duration: str | None = typer.Option(None, "--duration", help="Expected run time for scheduling (6h)."),
     pause_above: float | None = typer.Option(None, "--pause-above", help="Pause while the grid is above G "
-                                             "gCO2e/kWh (still finishing by the deadline)."),
+                                             "gCO2e/kWh (still finishing by the deadline).",
+                                             callback=checks.check_pause_above),
     pause_dirtiest: str | None = typer.Option(None, "--pause-dirtiest", help="Pause in the dirtiest share of "
                                               "hours (25%)."),
     pause_mode: str = typer.Option("signal", "--pause-mode", help="signal (SIGSTOP/SIGCONT) or hook "
@@ -168,7 +171,8 @@ def run_cmd(
 
 
 def runs_cmd(
-    limit: int = typer.Option(20, "--limit", help="How many runs to list (newest first)."),
+    limit: int = typer.Option(20, "--limit", help="How many runs to list (newest first).",
+                              callback=checks.check_limit),
     name: str | None = typer.Option(None, "--name", help="Only runs whose name contains this."),
     store: str | None = StoreOpt,
     show_all: bool = typer.Option(False, "--all", help="Also the internal runs of reduce/compare-training."),
@@ -195,8 +199,10 @@ def show_cmd(
     run_id: str = typer.Argument(..., help="Run id (or a unique prefix, or 'last')."),
     store: str | None = StoreOpt,
     location: str | None = typer.Option(None, "--location", "-l", help="Compute CO2 for this location."),
-    intensity: float | None = typer.Option(None, "--intensity", help="Grid intensity in gCO2e/kWh."),
-    pue: float | None = typer.Option(None, "--pue", help="Data-centre PUE (overrides the run's)."),
+    intensity: float | None = typer.Option(None, "--intensity", help="Grid intensity in gCO2e/kWh.",
+                                           callback=checks.check_intensity),
+    pue: float | None = typer.Option(None, "--pue", help="Data-centre PUE (overrides the run's).",
+                                     callback=checks.check_pue),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Energy of a run by component (measured/modelled), per phase and per counted unit."""
@@ -249,11 +255,12 @@ def export_cmd(
     run_id: str = typer.Argument(..., help="Run id (or a unique prefix, or 'last')."),
     fmt: str = typer.Option("json", "--format", "-f", help="json (schema: wattwise/data/schema/run.schema."
                             "json), codecarbon-csv, boamps or eu-ai-act."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="File to write (default stdout)."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="File to write (default stdout).",
+                                       callback=checks.check_output),
     store: str | None = StoreOpt,
     location: str | None = typer.Option(None, "--location", "-l"),
-    intensity: float | None = typer.Option(None, "--intensity"),
-    pue: float | None = typer.Option(None, "--pue"),
+    intensity: float | None = typer.Option(None, "--intensity", callback=checks.check_intensity),
+    pue: float | None = typer.Option(None, "--pue", callback=checks.check_pue),
     task_stage: str = typer.Option("training", "--task-stage", help="boamps: training or inference."),
     params: float | None = typer.Option(None, "--params", help="eu-ai-act: parameter count N, for training "
                                         "compute 6·N·D from the run's tokens counter."),

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from wattwise.cli.reduce_checks import check_lm_profile, check_reduce
 from wattwise.console import make_console
 from wattwise.errors import WattwiseError
 
@@ -145,6 +146,8 @@ def reduce_cmd(
         return
     if repeats < 1:
         raise WattwiseError("--repeats must be >= 1")
+    check_reduce(model, kind, location, intensity, eval_pairs, eval_data, distill_text, lm_text, distill_texts,
+                 distill_epochs, repeats)  # before torch loads
     names = [v.strip() for v in variants.split(",")] if variants else None
     if names is None and (quick or all_variants):
         names = labmod.QUICK if quick else labmod.ENCODER_ALL
@@ -199,6 +202,7 @@ def lm_profile_cmd(
     ] = None,
 ) -> None:
     """Energy per 1,000 generated tokens against batch size, KV cache on/off and precision."""
+    check_lm_profile(model, batch_sizes, precisions, new_tokens, prompt_tokens)  # before torch loads
     from wattwise.reduce import lm_profile
 
     try:

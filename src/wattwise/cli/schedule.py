@@ -9,7 +9,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from wattwise.cli.common import console, err
+from wattwise import validate
+from wattwise.cli.common import check_energy, check_pause_above, console, err
 from wattwise.errors import WattwiseError
 from wattwise.schedule.forecast import DEFAULT_METHOD, METHODS
 from wattwise.schedule.timeutil import fmt_hours, fmt_utc, parse_duration, parse_instant, utc
@@ -62,6 +63,8 @@ def _pairs(text: str | None, what: str) -> dict[str, float]:
             if not sep or not key.strip():
                 raise ValueError
             out[key.strip()] = float(val)
+            validate.number(val, f"{what} for {key.strip()}",
+                            validate.Quantity("", 0.0, 1e12, hint="finite numbers >= 0, e.g. FR=20,DE=35"))
         except ValueError:
             raise WattwiseError(f"malformed {what} {part.strip()!r}", "use LOCATION=NUMBER pairs, e.g. FR=20,DE=35"
                                 ) from None
@@ -80,10 +83,12 @@ def when_cmd(
     forecast: str = ForecastOpt,
     interruptible: bool = typer.Option(False, "--interruptible", help="The job can pause: plan the cleanest "
                                        "hours instead of one contiguous window."),
-    pause_above: float | None = typer.Option(None, "--pause-above", help="Interruptible: pause above G gCO2e/kWh."),
+    pause_above: float | None = typer.Option(None, "--pause-above", help="Interruptible: pause above G gCO2e/kWh.",
+                                             callback=check_pause_above),
     pause_dirtiest: str | None = typer.Option(None, "--pause-dirtiest", help="Interruptible: pause in the "
                                               "dirtiest share of hours (25%)."),
-    energy: float | None = typer.Option(None, "--energy", help="Expected energy in kWh (to show grams)."),
+    energy: float | None = typer.Option(None, "--energy", help="Expected energy in kWh (to show grams).",
+                                        callback=check_energy),
     as_json: bool = JsonOpt,
 ) -> None:
     """The best time to run: start, expected mean intensity and saving versus starting now."""
@@ -134,11 +139,12 @@ def where_cmd(
     earliest: str | None = EarliestOpt, now: str | None = NowOpt, forecast: str = ForecastOpt,
     latency: str | None = typer.Option(None, "--latency", help="Latency in ms per candidate: FR=20,DE=35."),
     price: str | None = typer.Option(None, "--price", help="Price per hour per candidate: FR=2.5,DE=2.1."),
-    energy: float | None = typer.Option(None, "--energy", help="Expected energy in kWh (to show CO2)."),
+    energy: float | None = typer.Option(None, "--energy", help="Expected energy in kWh (to show CO2).",
+                                        callback=check_energy),
     as_json: bool = JsonOpt,
 ) -> None:
     """The lowest-carbon location among candidates, with the trade-offs you give (latency, price)."""
-    from wattwise.schedule.where import best_location
+    from wattwise.schedule.where import best_location, pareto_criteria
 
     names = [c.strip() for arg in candidates for c in arg.split(",") if c.strip()]
     d, t_now, t0, t1 = _times(duration, within, deadline, earliest, now)
@@ -160,7 +166,13 @@ def where_cmd(
                   "-" if r.cost is None else f"{r.cost:.2f}",
                   "-" if r.co2_kg is None else f"{r.co2_kg:.2f} kg", "yes" if r.pareto else "")
     console.print(t)
-    console.print("pareto: no other candidate is at least as good on every figure given.", highlight=False)
+    names_of = {"g_per_it_kwh": "intensity", "latency_ms": "latency", "price_per_h": "price"}
+    crit = pareto_criteria(rows)
+    left_out = [names_of[c] for c in ("latency_ms", "price_per_h") if c not in crit
+                and any(getattr(r, c) is not None for r in rows)]
+    console.print(f"pareto: no other candidate is at least as good on {', '.join(names_of[c] for c in crit)}"
+                  + (f" ({', '.join(left_out)} not given for every candidate: not used)" if left_out else "")
+                  + ".", highlight=False)
     for r in rows:
         console.print(f"{r.place.code} ({r.place.label}): {r.label}", highlight=False)
 
@@ -174,17 +186,27 @@ def slurm_cmd(
                                   "time); default this machine's."),
     time_limit: bool = typer.Option(True, "--time-limit/--no-time-limit", help="Also pass --time=DURATION."),
     submit: bool = typer.Option(False, "--submit", help="Run sbatch now instead of printing the command."),
+    slack: str | None = typer.Option(None, "--slack", help="Margin kept between the planned end and "
+                                     "--deadline for queue delay (45m; 0 for none); default 10 % of the "
+                                     "duration, at least 15m."),
 ) -> None:
-    """Print (or submit) `sbatch --begin=...` for the best start."""
-    from wattwise.schedule.handoff import sbatch_command, submit_sbatch
+    """Print (or submit) `sbatch --begin=...` for the best start, leaving slack before the deadline."""
+    from wattwise.schedule.handoff import default_slack_s, latest_finish, sbatch_command, submit_sbatch
 
     if not script:
         raise WattwiseError("no batch script given", "put it after `--`, e.g. wattwise schedule slurm -l FR "
                                                      "-d 6h --within 12h -- job.sh")
     loc = _location(location)
     d, t_now, t0, t1 = _times(duration, within, deadline, earliest, now)
-    w = _best(loc, d, t_now, t0, t1, forecast)
     dl = utc(t1) if (within or deadline) else None
+    slack_s = 0.0
+    if dl is not None:
+        slack_s = default_slack_s(d) if slack is None else (
+            0.0 if slack.strip() in ("0", "0s", "0m", "0h") else parse_duration(slack, "--slack").total_seconds())
+    w = _best(loc, d, t_now, t0, latest_finish(t0, t1, d, slack_s) if dl is not None else t1, forecast)
+    if dl is not None:
+        err.print(f"planned end {fmt_utc(w.end)}: {fmt_hours(t1 - w.end.timestamp())} before the deadline "
+                  f"(slack {fmt_hours(slack_s)})", highlight=False)
     err.print(f"best start {fmt_utc(w.start)}: {w.mean_g_per_kwh:.0f} vs {w.now_g_per_kwh:.0f} gCO2e/kWh now "
               f"({w.saving_pct:.1f} % saving); forecast: {w.label}", highlight=False)
     if submit:

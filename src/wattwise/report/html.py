@@ -19,7 +19,7 @@ from wattwise.fmt import fmt_duration, fmt_energy, fmt_mass, fmt_small_energy
 from wattwise.footprint import J_PER_KWH, WORLD_AVERAGE
 from wattwise.report import plots
 from wattwise.report.data import RunView, load_run
-from wattwise.report.sci import SciScore, parse_unit, run_embodied, sci
+from wattwise.report.sci import FunctionalUnit, SciScore, parse_unit, run_embodied, sci
 from wattwise.report.whatif import WhatIf, whatif_rows
 from wattwise.store.connect import open_store
 from wattwise.store.sql import SqlStore
@@ -69,9 +69,13 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence
 
 def sci_scores(view: RunView, per: list[str]) -> list[SciScore]:
     """SCI for each requested functional unit (default: each counter, and the whole run)."""
-    units = per or [*sorted(k for k, v in view.fp.counters.items() if v), "run"]
     m = run_embodied(view.rec, view.fp)
-    return [sci(view.fp, parse_unit(u, view.fp.counters), m) for u in units]
+    if per:
+        return [sci(view.fp, parse_unit(u, view.fp.counters), m) for u in per]
+    # each counter as recorded (names stored before they were validated need not parse as a unit)
+    units = [FunctionalUnit(1.0, k[:-1] if k.endswith("s") and len(k) > 1 else k, k)
+             for k, v in sorted(view.fp.counters.items()) if v]
+    return [sci(view.fp, u, m) for u in [*units, parse_unit("run", view.fp.counters)]]
 
 
 def _summary(view: RunView) -> str:

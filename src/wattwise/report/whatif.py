@@ -36,8 +36,9 @@ def _region_intensity(spec: str, when: float | None) -> tuple[str, float, str]:
             g = float(value)
         except ValueError as exc:
             raise WattwiseError(f"bad --compare-region {spec!r}", "use NAME or NAME=gCO2e_per_kWh") from exc
-        if g < 0:
-            raise WattwiseError(f"bad --compare-region {spec!r}: intensity must be >= 0")
+        from wattwise.validate import intensity as valid_intensity
+
+        g = valid_intensity(g, f"--compare-region {name}")
         return name, g, "user-supplied"
     i = grid.intensity(name, when)
     return name, float(i.g_per_kwh), str(i.source)

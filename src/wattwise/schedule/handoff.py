@@ -28,6 +28,10 @@ from wattwise.errors import WattwiseError
 from wattwise.schedule.timeutil import fmt_hours, fmt_utc
 
 K8S_MODES = ("suspend", "init-wait")
+#: Default slack left between the job's planned end and a Slurm ``--deadline`` (queue delay, slow start):
+#: a share of the job's duration, and at least a floor.
+SLACK_SHARE = 0.10
+MIN_SLACK_S = 15 * 60
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
@@ -44,6 +48,23 @@ def _zone(tz: str | tzinfo | None) -> tzinfo:
         return ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
         raise WattwiseError(f"unknown time zone {tz!r}", "use an IANA name such as Europe/Paris or UTC") from None
+
+
+def default_slack_s(duration_s: float) -> float:
+    """The job's own slack: 10 % of its duration, at least 15 minutes."""
+    return max(MIN_SLACK_S, SLACK_SHARE * duration_s)
+
+
+def latest_finish(earliest: float, deadline: float, duration_s: float, slack_s: float) -> float:
+    """The end to plan for so that ``start <= deadline - duration - slack``; an error when the window cannot
+    hold the job and its slack (Slurm drops a job that cannot finish by ``--deadline``)."""
+    if slack_s < 0:
+        raise WattwiseError(f"slack must be >= 0, got {slack_s:g} s")
+    end = deadline - slack_s
+    if end - duration_s < earliest - 1e-6:
+        raise WattwiseError(f"the window leaves no {fmt_hours(slack_s)} slack before the deadline for a "
+                            f"{fmt_hours(duration_s)} job", "widen --within/--deadline, or lower --slack (e.g. 0)")
+    return end
 
 
 def slurm_time(t: datetime, tz: str | tzinfo | None = None) -> str:

@@ -277,6 +277,8 @@ def wait_then_start(location: str | None, *, within: str | None = None, deadline
                     console: Console | None = None, replan: bool = True) -> ScheduledRun | None:
     """Plan the run, print the plan, wait for the start (a contiguous job re-plans every hour with a fresh
     forecast unless ``replan`` is false); ``None`` when no scheduling option was given."""
+    if pause_mode not in MODES:  # checked even when nothing pauses: a typo is never silently ignored
+        raise WattwiseError(f"unknown pause mode {pause_mode!r}", f"use one of: {', '.join(MODES)}")
     if not (within or deadline or pause_above is not None or pause_dirtiest):
         if duration:
             raise WattwiseError("--duration only makes sense with --within, --deadline or a pause option")

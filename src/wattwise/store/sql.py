@@ -9,6 +9,7 @@ a writing :func:`open_store` replays the journals such runs left (:mod:`wattwise
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import threading
 import time
@@ -24,6 +25,21 @@ from wattwise.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 RUN_COLUMNS = ("id, name, status, started_at, ended_at, last_seen, host, pid, interval_s, location, command, "
                "exit_code, config")
+
+
+#: Run ids are at most this long (generated ones have 24 characters); a longer one cannot exist.
+MAX_ID_LEN = 128
+
+
+def finite_values(config: dict) -> dict:
+    """A stored run's config with NaN/inf numbers (stored before validation existed) read as None, so every
+    reader and JSON document gets valid values."""
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in config.items()}
+
+
+def like_literal(text: str) -> str:
+    """``text`` for a ``LIKE ... ESCAPE '!'`` pattern, matched literally (``%`` and ``_`` are not wildcards)."""
+    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
 
 
 @dataclass(frozen=True)
@@ -265,7 +281,7 @@ class SqlStore:
         rec = RunRecord(
             id=row[0], name=row[1], status=row[2], started_at=row[3], ended_at=row[4], last_seen=row[5],
             host=row[6], pid=row[7], interval=row[8] or 1.0, location=row[9], command=row[10], exit_code=row[11],
-            config=json.loads(row[12]) if row[12] else {},
+            config=finite_values(json.loads(row[12])) if row[12] else {},
         )
         if rec.is_dead():
             rec.status = "interrupted"
@@ -282,8 +298,8 @@ class SqlStore:
         (children of the user's run, tagged ``internal`` in their config)."""
         where, params = [], []
         if name:
-            where.append("name LIKE ?")
-            params.append(f"%{name}%")
+            where.append("name LIKE ? ESCAPE '!'")
+            params.append(f"%{like_literal(name)}%")
         if not internal:  # config is stored as json.dumps(sort_keys=True)
             where.append("(config IS NULL OR config NOT LIKE ?)")
             params.append('%"internal": true%')
@@ -300,8 +316,11 @@ class SqlStore:
             if not runs:
                 raise NotFoundError("the store has no runs yet", f"store: {self.location}")
             return runs[0]
-        rows = self._rows(f"SELECT {RUN_COLUMNS} FROM runs WHERE id LIKE ? ORDER BY started_at DESC",
-                          (run_id.replace("%", "") + "%",))
+        if len(run_id) > MAX_ID_LEN:
+            raise NotFoundError(f"no run with an id of {len(run_id)} characters (ids have at most {MAX_ID_LEN})",
+                                "list runs with `wattwise runs`")
+        rows = self._rows(f"SELECT {RUN_COLUMNS} FROM runs WHERE id LIKE ? ESCAPE '!' ORDER BY started_at DESC",
+                          (like_literal(run_id) + "%",))
         if len(rows) == 1:
             return self._record(rows[0])
         if len(rows) > 1:
