@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from wattwise.footprint import J_PER_KWH, WORLD_AVERAGE, DomainEnergy, Footprint, Intensity, Method
+from wattwise.sensors.base import SHADOW_CPU, is_shadow
 from wattwise.store.records import CounterRow, RunRecord, SampleRow
 
 
@@ -25,10 +26,26 @@ def domain_totals(samples: Iterable[SampleRow]) -> list[DomainEnergy]:
     ]
 
 
+def model_vs_counter(samples: Iterable[SampleRow]) -> str | None:
+    """A note comparing the modelled CPU (shadow ``model:cpu``) with the RAPL ``cpu:N`` counters, if both ran."""
+    model = counter = 0.0
+    for s in samples:
+        if s.domain == SHADOW_CPU:
+            model += s.joules
+        elif s.domain.startswith("cpu:") and s.method == Method.MEASURED.value:
+            counter += s.joules
+    if model <= 0 or counter <= 0:
+        return None
+    return (f"CPU model vs RAPL counter: modelled {model:.0f} J, measured {counter:.0f} J "
+            f"(model / counter = {model / counter:.2f}); the model is not counted in the totals")
+
+
 def phase_energy_j(samples: Iterable[SampleRow]) -> dict[str, float]:
     """Joules per phase path (samples outside any phase under ``-``); a parent phase includes its children."""
     out: dict[str, float] = defaultdict(float)
     for s in samples:
+        if is_shadow(s.domain):
+            continue
         if not s.phase:
             out["-"] += s.joules
             continue
@@ -76,19 +93,26 @@ def footprint_from_samples(
     where a trace covers the run) and the location's default PUE; else the world average, labelled so.
     ``strict`` raises on a bad location instead of falling back with a note (for user-typed input).
     """
+    note = model_vs_counter(samples)
+    samples = [s for s in samples if not is_shadow(s.domain)]  # comparison-only domains never enter totals
     energy = domain_totals(samples)
     totals = counter_totals(counters)
     if location and g_per_kwh is None:
         from wattwise.grid import footprint_for
 
         spans = [(h.t_start, h.t_end, h.kwh) for h in hourly_energy(samples)]
-        return footprint_for(energy, location, samples=spans, pue=pue, strict=strict, duration_s=duration_s,
-                             counters=totals)
+        fp = footprint_for(energy, location, samples=spans, pue=pue, strict=strict, duration_s=duration_s,
+                           counters=totals)
+        if note:
+            fp.notes.append(note)
+        return fp
     intensity = (Intensity(g_per_kwh, "user-supplied intensity", "user", location=location)
                  if g_per_kwh is not None else WORLD_AVERAGE)
     fp = Footprint(energy=energy, intensity=intensity, duration_s=duration_s, counters=totals)
     if pue is not None:
         fp.pue, fp.pue_source = pue, "user-supplied PUE"
+    if note:
+        fp.notes.append(note)
     return fp
 
 

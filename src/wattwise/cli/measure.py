@@ -22,7 +22,6 @@ from wattwise.export import codecarbon_rows, write_codecarbon_csv
 from wattwise.footprint import Footprint
 from wattwise.meter import Run
 from wattwise.store.records import MemberRow, RunRecord
-from wattwise.store.sql import SqlStore
 
 
 def _when(t: float | None) -> str:
