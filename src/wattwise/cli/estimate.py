@@ -219,9 +219,10 @@ def _print(console: Console, out: dict, est) -> None:
     dh = est.device_hours
     if est.flops:
         t.add_row("training FLOPs", f"{est.flops:.3g}", "")
+    flag = " (!)" if est.warnings else ""
     if est.mfu:
-        t.add_row("MFU", f"{est.mfu.central:g}", f"{est.mfu.low:g}-{est.mfu.high:g}")
-    t.add_row("device-hours", f"{dh.central:,.0f}", f"{dh.low:,.0f}-{dh.high:,.0f}")
+        t.add_row("MFU" + flag, f"{est.mfu.central:.3g}", f"{est.mfu.low:.3g}-{est.mfu.high:.3g}")
+    t.add_row("device-hours" + flag, f"{dh.central:,.0f}", f"{dh.low:,.0f}-{dh.high:,.0f}")
     if est.wall_days:
         t.add_row("wall-clock days", f"{est.wall_days:,.1f}", "")
     p = est.power.total
@@ -241,6 +242,8 @@ def _print(console: Console, out: dict, est) -> None:
     lo, hi = fp.range_kg
     t.add_row("total CO2e", _fmt_kg(fp.total_kg), f"{_fmt_kg(lo)}-{_fmt_kg(hi)}")
     console.print(t)
+    for w in est.warnings:
+        console.print(f"(!) {w}", highlight=False)
     if "inference" in out:
         inf = out["inference"]
         console.print(

@@ -13,7 +13,7 @@ from wattwise.estimate import assumptions, flops
 from wattwise.estimate import location as where
 from wattwise.estimate.assumptions import Span
 from wattwise.estimate.units import parse_count, parse_fraction
-from wattwise.footprint import J_PER_KWH, Footprint, Intensity
+from wattwise.footprint import J_PER_KWH, Footprint, Intensity, carbon_kg
 from wattwise.hardware import Device, lookup
 
 
@@ -41,8 +41,10 @@ class InferenceEstimate:
 
     @property
     def operational_kg(self) -> Span:
-        e, g = self.facility_kwh, self.intensity.g_per_kwh / 1000
-        return Span(e.central * g, e.low * g, e.high * g, self.intensity.source)
+        k = self.tokens_per_day / 1000 * self.days  # IT kWh per kWh-per-1k-tokens
+        s, g = self.kwh_per_1k_tokens, self.intensity.g_per_kwh
+        return Span(carbon_kg(s.central * k, g, self.pue), carbon_kg(s.low * k, g, self.pue),
+                    carbon_kg(s.high * k, g, self.pue), self.intensity.source)
 
     def breakeven_days(self, training_facility_kwh: float) -> float | None:
         """Days of serving after which serving energy exceeds ``training_facility_kwh``."""
