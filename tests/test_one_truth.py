@@ -60,7 +60,7 @@ def figures_everywhere(run_id: str) -> dict[str, dict[str, float | str]]:
                              "g": sum(float(r["emissions"]) for r in rows) * 1000, "pue": float(rows[0]["pue"])}
     card = cli("modelcard", run_id).stdout
     emissions = next(line.split(":", 1)[1] for line in card.splitlines() if line.strip().startswith("emissions:"))
-    out["model card"] = {"g": float(emissions)}
+    out["model card"] = {"g": float(emissions.strip().strip("'\""))}  # a plain-decimal string when small
     store = open_store(None)
     view = load_run(store, run_id)
     fp = view.fp

@@ -25,6 +25,7 @@ from wattwise.accounting import footprint_from_samples
 from wattwise.context import Context, resolve_context
 from wattwise.errors import WattwiseError
 from wattwise.footprint import Footprint
+from wattwise.hostinfo import UsageProbe, host_info
 from wattwise.sensors.base import Counter, Sensor, is_shadow
 from wattwise.sensors.discover import Selection, choose_sensors
 from wattwise.store.records import CounterRow, RunRecord, SampleRow
@@ -156,9 +157,12 @@ class Run:
             s.open()
         self._last_t = self.started_at
         cfg = {**self.config, **self.context.as_config(), "interval": self.interval,
-               "sensors": [s.name for s in self.selection.sensors]}
+               "sensors": [s.name for s in self.selection.sensors], "host_info": host_info()}
         if self.options.parent or self.options.internal:
             cfg.update(parent=self.options.parent, internal=True)
+        self._record_config = cfg
+        self._usage = UsageProbe(self.pids)
+        self._usage.start()
         self._open_record(RunRecord(
             id=self.id, name=self.name, status="running", started_at=self.started_at, interval=self.interval,
             location=self.location, command=self.command, config=cfg))
@@ -192,7 +196,9 @@ class Run:
 
     def _close_record(self, status: str, ended_at: float, exit_code: int | None) -> None:
         assert self.store is not None and self.id is not None
-        self.store.finish_run(self.id, status, ended_at, exit_code)
+        usage = self._usage.finish() if getattr(self, "_usage", None) is not None else {}
+        cfg = {**getattr(self, "_record_config", {}), "usage": usage} if usage else None
+        self.store.finish_run(self.id, status, ended_at, exit_code, config=cfg)
 
     def __enter__(self) -> Run:
         return self.start()

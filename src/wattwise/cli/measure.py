@@ -253,29 +253,43 @@ def register(app: typer.Typer) -> None:
     @app.command("export")
     def export_cmd(
         run_id: str = typer.Argument(..., help="Run id (or a unique prefix, or 'last')."),
-        fmt: str = typer.Option("json", "--format", "-f", help="codecarbon-csv or json."),
+        fmt: str = typer.Option("json", "--format", "-f", help="json (schema: wattwise/data/schema/run.schema."
+                                "json), codecarbon-csv, boamps or eu-ai-act."),
         output: Path | None = typer.Option(None, "--output", "-o", help="File to write (default stdout)."),
         store: str | None = StoreOpt,
         location: str | None = typer.Option(None, "--location", "-l"),
         intensity: float | None = typer.Option(None, "--intensity"),
         pue: float | None = typer.Option(None, "--pue"),
+        task_stage: str = typer.Option("training", "--task-stage", help="boamps: training or inference."),
+        params: float | None = typer.Option(None, "--params", help="eu-ai-act: parameter count N, for training "
+                                            "compute 6·N·D from the run's tokens counter."),
+        flops: float | None = typer.Option(None, "--flops", help="eu-ai-act: training compute in FLOPs, if known."),
     ) -> None:
-        """Export a run as CodeCarbon-compatible emissions.csv rows or JSON."""
-        if fmt not in ("codecarbon-csv", "json"):
-            raise WattwiseError(f"unknown export format {fmt!r}", "use codecarbon-csv or json")
+        """Export a run: wattwise JSON, CodeCarbon emissions.csv rows, a BoAmps report or an EU AI Act block."""
+        from wattwise.export import run_document
+
+        formats = ("json", "codecarbon-csv", "boamps", "eu-ai-act")
+        if fmt not in formats:
+            raise WattwiseError(f"unknown export format {fmt!r}", f"use one of: {', '.join(formats)}")
         s = store_from(store)
         rec = s.get_run(run_id)
-        fp = run_footprint(s, rec, location=location, intensity=_checked(intensity), pue=_checked_pue(pue))
+        intensity, pue = _checked(intensity), _checked_pue(pue)
+        fp = run_footprint(s, rec, location=location, intensity=intensity, pue=pue)
         if fmt == "json":
-            text = json.dumps({"run": _run_dict(rec), "footprint": fp.to_dict(),
-                               "phases_j": phase_energy_j(s.samples(rec.id))}, indent=2)
-            _write(text + "\n", output)
-        else:
-            rows = codecarbon_rows(rec, fp)
+            doc = run_document(s, rec, location=location, intensity=intensity, pue=pue)
+            _write(json.dumps(doc, indent=2) + "\n", output)
+        elif fmt == "codecarbon-csv":
+            rows = codecarbon_rows(rec, fp, location)
             if output:
                 write_codecarbon_csv(rows, output)
             else:
                 write_codecarbon_csv(rows, sys.stdout)
+        else:
+            from wattwise.report.formats import boamps_report, eu_ai_act_from_run
+
+            doc = (boamps_report(rec, fp, task_stage=task_stage, location=location) if fmt == "boamps"
+                   else eu_ai_act_from_run(rec, fp, params=params, flops=flops))
+            _write(json.dumps(doc, indent=2) + "\n", output)
         if output:
             err.print(f"wrote {output}")
 

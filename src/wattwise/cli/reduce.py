@@ -198,6 +198,9 @@ def register(app: typer.Typer) -> None:
         new_tokens: Annotated[int, typer.Option(help="tokens generated per sequence")] = 32,
         prompt_tokens: Annotated[int, typer.Option(help="prompt length in tokens")] = 16,
         json_out: Annotated[Path | None, typer.Option("--json", help="write the profile JSON here")] = None,
+        estimate_on: Annotated[
+            str | None, typer.Option(help="also show the serving model's J/1k tokens on this device, e.g. h100-sxm")
+        ] = None,
     ) -> None:
         """Energy per 1,000 generated tokens against batch size, KV cache on/off and precision."""
         from wattwise.reduce import lm_profile
@@ -207,10 +210,15 @@ def register(app: typer.Typer) -> None:
         except ValueError as exc:
             raise WattwiseError(f"--batch-sizes must be integers, got {batch_sizes!r}") from exc
         precs = [p.strip() for p in precisions.split(",") if p.strip()]
-        rows = lm_profile.profile(model, sizes, precs, new_tokens=new_tokens, prompt_tokens=prompt_tokens)
+        rows = lm_profile.profile(
+            model, sizes, precs, new_tokens=new_tokens, prompt_tokens=prompt_tokens, estimate_on=estimate_on
+        )
         console = make_console()
         t = Table(title=f"energy per 1,000 generated tokens — {model}")
-        for col in ("precision", "batch", "KV cache", "tokens/s", "J/1k tokens", "× best", "method"):
+        cols = ["precision", "batch", "KV cache", "tokens/s", "J/1k tokens", "× best", "method"]
+        if estimate_on:
+            cols.append(f"modelled J/1k on {estimate_on}")
+        for col in cols:
             t.add_column(col, justify="right")
         best = min(r["energy_j_per_1k_tokens"] for r in rows)
         for r in rows:
@@ -222,6 +230,7 @@ def register(app: typer.Typer) -> None:
                 _fmt(r["energy_j_per_1k_tokens"], 2),
                 _fmt(r["energy_j_per_1k_tokens"] / best if best else None),
                 r["energy_method"],
+                *([_sig(r.get("modelled_j_per_1k_tokens"))] if estimate_on else []),
             )
         console.print(t)
         if json_out is not None:

@@ -70,6 +70,8 @@ def register(app: typer.Typer) -> None:
         location: str | None = typer.Option(None, "--location", "-l", help="Compute CO2 for this location."),
         intensity: float | None = typer.Option(None, "--intensity", help="Grid intensity in gCO2e/kWh."),
         as_json: bool = typer.Option(False, "--json", help="Print the metadata as JSON only."),
+        allow_incomplete: bool = typer.Option(False, "--allow-incomplete", help="Accept an interrupted or failed "
+                                              "run; the card's source then says its figures are partial."),
         store: str | None = StoreOpt,
     ) -> None:
         """Hugging Face model-card carbon metadata (co2_eq_emissions) and a markdown section for a run."""
@@ -78,7 +80,7 @@ def register(app: typer.Typer) -> None:
 
         view = load_run(store_from(store), run_id, location, intensity)
         require_finished(view, "model card")
-        meta = co2_metadata(view, training_type, hardware, location)
+        meta = co2_metadata(view, training_type, hardware, location, allow_incomplete)
         section = markdown_section(view, meta)
         if as_json:
             print(json.dumps({"co2_eq_emissions": meta}, indent=2))

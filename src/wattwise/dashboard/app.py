@@ -138,13 +138,14 @@ def create_app(store: SqlStore) -> Any:
 
     @app.get("/api/runs/{run_id}")
     def api_run(run_id: str) -> JSONResponse:
+        from wattwise.export import run_document  # the same document as `wattwise export --format json`
+
         try:
-            view = load_run(store, run_id, allow_empty=True)
+            doc = run_document(store, store.get_run(run_id))
         except WattwiseError as exc:
             return JSONResponse({"error": exc.message, "hint": exc.hint},
                                 status_code=404 if isinstance(exc, NotFoundError) else 400)
-        return JSONResponse({"id": view.rec.id, "name": view.rec.name, "status": view.rec.status,
-                             "footprint": view.fp.to_dict(), "phases_j": view.phase_j})
+        return JSONResponse(doc)
 
     @app.get("/static/plotly.min.js")
     def plotly_js() -> FileResponse:

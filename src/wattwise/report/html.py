@@ -19,7 +19,7 @@ from wattwise.errors import WattwiseError
 from wattwise.footprint import J_PER_KWH, WORLD_AVERAGE
 from wattwise.report import plots
 from wattwise.report.data import RunView, load_run
-from wattwise.report.sci import SciScore, parse_unit, sci
+from wattwise.report.sci import SciScore, parse_unit, run_embodied, sci
 from wattwise.report.whatif import WhatIf, whatif_rows
 from wattwise.store.sql import SqlStore, open_store
 
@@ -85,7 +85,8 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence
 def sci_scores(view: RunView, per: list[str]) -> list[SciScore]:
     """SCI for each requested functional unit (default: each counter, and the whole run)."""
     units = per or [*sorted(k for k, v in view.fp.counters.items() if v), "run"]
-    return [sci(view.fp, parse_unit(u, view.fp.counters)) for u in units]
+    m = run_embodied(view.rec, view.fp)
+    return [sci(view.fp, parse_unit(u, view.fp.counters), m) for u in units]
 
 
 def _summary(view: RunView) -> str:
@@ -183,8 +184,9 @@ def _sci(scores: list[SciScore]) -> str:
     rows = [(_e(s.unit.label), _e(s.text()), _e(s.formula())) for s in scores]
     return (_table(["R (functional unit)", "SCI", "(E x I + M) / R"], rows) +
             "<p class='muted'>Software Carbon Intensity of the Green Software Foundation (SCI = (E·I + M) per R; "
-            "ISO/IEC 21031:2024). E: facility energy of the run in kWh; I: its effective grid intensity; M: embodied "
-            "emissions attributed to the run (0 when not estimated); R: the functional unit.</p>")
+            "ISO/IEC 21031:2024). " + _e(scores[0].boundary if scores else "") + "; I: the effective grid intensity; "
+            "M: embodied emissions of the hardware share (" + _e(scores[0].m_source if scores else "") + "); "
+            "R: the functional unit, always a counter the run recorded.</p>")
 
 
 def run_section(view: RunView, opts: ReportOptions, compressed: RunView | None, idx: int) -> str:
@@ -238,7 +240,7 @@ def _comparison(views: list[RunView], opts: ReportOptions) -> str:
     for unit in opts.per or ["run"]:
         def score(v: RunView, unit: str = unit) -> str:
             try:
-                return sci(v.fp, parse_unit(unit, v.fp.counters)).text()
+                return sci(v.fp, parse_unit(unit, v.fp.counters), run_embodied(v.rec, v.fp)).text()
             except WattwiseError:
                 return "-"
         rows.append(row(f"SCI per {unit}", score))
