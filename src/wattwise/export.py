@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -115,12 +116,13 @@ def ram_used_gib(run: RunRecord, fp: Footprint) -> float | None:
     """RAM in use (GiB): for a process tree the mean RSS from the RAM model's samples (its energy is
     W/GB x RSS x time), else what the run recorded at its end; None when unknown."""
     if tracking_mode(run) == "process":
-        from wattwise.sensors.ram_model import GB, W_PER_GB
+        from wattwise.sensors.ram_model import GB
 
         dur = fp.duration_s or run.duration_s
         ram = [d for d in fp.energy if d.domain == "ram" and "process RSS" in d.source]
-        if ram and dur > 0:
-            return ram[0].joules / dur / W_PER_GB * GB / 2**30
+        w_per_gb = re.search(r"([0-9.]+) W/GB", ram[0].source) if ram else None  # the model states its W/GB
+        if ram and w_per_gb and float(w_per_gb[1]) > 0 and dur > 0:
+            return ram[0].joules / dur / float(w_per_gb[1]) * GB / 2**30
         return None
     v = run_usage(run).get("ram_used_gb")
     return None if v is None else float(v)

@@ -30,7 +30,7 @@ from wattwise.context import Context, resolve_context
 from wattwise.errors import WattwiseError
 from wattwise.footprint import Footprint
 from wattwise.hostinfo import UsageProbe, host_info
-from wattwise.sensors.base import Counter, Sensor
+from wattwise.sensors.base import Counter, Sensor, is_shadow
 from wattwise.sensors.discover import Selection, choose_sensors
 from wattwise.store.records import CounterRow, RunRecord, SampleRow
 from wattwise.store.sql import SqlStore
@@ -279,7 +279,8 @@ class Run:
             self._flush(now)
 
     def _accumulate(self, row: SampleRow) -> None:
-        self._total_j += row.joules
+        if not is_shadow(row.domain):  # the CPU model beside RAPL is stored, never counted
+            self._total_j += row.joules
         key = (row.phase, row.domain, int(row.t_start // 3600))
         acc = self._hourly.get(key)
         if acc is None:
