@@ -98,6 +98,31 @@ OPENER: Callable[[urllib.request.Request, float], tuple[int, bytes]] = _default_
 SLEEP: Callable[[float], None] = time.sleep
 
 
+def _retryable_http_error(provider: str, exc: urllib.error.HTTPError) -> tuple[ProviderError, float | None]:
+    """The error to retry (429, 5xx) and the server's ``Retry-After`` (s, at most 10); others raise at once."""
+    code = exc.code
+    if code in (401, 403):
+        raise ProviderError(
+            provider,
+            f"HTTP {code}: credentials refused",
+            "check the token/account (environment variable or `wattwise config`)",
+            status=code,
+        ) from None
+    if code != 429 and code < 500:
+        raise ProviderError(provider, f"HTTP {code}", "check the zone/region name", status=code) from None
+    err = ProviderError(provider, f"HTTP {code}" + (": rate limited" if code == 429 else ""), "try again later",
+                        status=code)
+    retry_after = exc.headers.get("Retry-After") if exc.headers else None
+    return err, (min(float(retry_after), 10.0) if retry_after and retry_after.isdigit() else None)
+
+
+def _decode(provider: str, body: bytes) -> Any:
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ProviderError(provider, "response is not valid JSON") from None
+
+
 def get_json(
     provider: str,
     url: str,
@@ -122,28 +147,9 @@ def get_json(
         try:
             status, body = OPENER(req, timeout)
         except urllib.error.HTTPError as exc:
-            code = exc.code
-            if code in (401, 403):
-                raise ProviderError(
-                    provider,
-                    f"HTTP {code}: credentials refused",
-                    "check the token/account (environment variable or `wattwise config`)",
-                    status=code,
-                ) from None
-            if code == 429 or code >= 500:
-                last = ProviderError(
-                    provider,
-                    f"HTTP {code}" + (": rate limited" if code == 429 else ""),
-                    "try again later",
-                    status=code,
-                )
-                retry_after = exc.headers.get("Retry-After") if exc.headers else None
-                if retry_after and retry_after.isdigit():
-                    delay = min(float(retry_after), 10.0)
-            else:
-                raise ProviderError(
-                    provider, f"HTTP {code}", "check the zone/region name", status=code
-                ) from None
+            last, retry_after = _retryable_http_error(provider, exc)  # 401/403/4xx raise here
+            if retry_after is not None:
+                delay = retry_after
         except InsecureURL as exc:
             raise ProviderError(provider, str(exc), "the provider redirected away from HTTPS; not followed") from None
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
@@ -155,13 +161,9 @@ def get_json(
                 provider, f"{kind} ({type(reason).__name__})", "check the network or try later"
             )
         else:
-            if status >= 400:
-                last = ProviderError(provider, f"HTTP {status}", status=status)
-            else:
-                try:
-                    return json.loads(body.decode("utf-8"))
-                except (UnicodeDecodeError, json.JSONDecodeError):
-                    raise ProviderError(provider, "response is not valid JSON") from None
+            if status < 400:
+                return _decode(provider, body)
+            last = ProviderError(provider, f"HTTP {status}", status=status)
         if attempt < retries:
             SLEEP(delay)
     assert last is not None
