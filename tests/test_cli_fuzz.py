@@ -103,7 +103,7 @@ def _one_error(err: str, needle: str) -> None:
 
 @pytest.mark.parametrize(("argv", "needle"), CASES, ids=[" ".join(a)[:60] for a, _ in CASES])
 def test_bad_input_is_one_clear_error(world, capsys, argv, needle):
-    from wattwise.store.sql import open_store
+    from wattwise.store.connect import open_store
 
     argv = [a.replace("{tmp}", str(world)) for a in argv]
     before = len(open_store(world / "home" / "runs.sqlite").list_runs())

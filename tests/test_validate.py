@@ -49,7 +49,7 @@ def test_bad_counter_names_are_refused(bad):
 def test_run_api_validates_before_anything_is_stored(tmp_path):
     with pytest.raises(WattwiseError, match="finite"):
         Run("x", store=tmp_path / "s.sqlite", intensity=math.nan).start()
-    from wattwise.store.sql import open_store
+    from wattwise.store.connect import open_store
 
     assert open_store(tmp_path / "s.sqlite").list_runs() == []  # nothing recorded
     run = Run("c", interval=0.05, store=tmp_path / "s.sqlite").start()

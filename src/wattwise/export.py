@@ -107,9 +107,10 @@ CODECARBON_COLUMNS = [
 
 
 def component(domain: str) -> str:
-    """CodeCarbon's component (cpu, gpu, ram) of a wattwise domain."""
+    """CodeCarbon's component (cpu, gpu, ram) of a wattwise domain; ``other`` for what CodeCarbon has no column
+    for (``platform``: fans, disks, PSU losses), which counts only in ``energy_consumed``."""
     head = domain.split(":")[0]
-    return {"cpu": "cpu", "dram": "ram", "ram": "ram", "gpu": "gpu", "amdgpu": "gpu"}.get(head, "cpu")
+    return {"cpu": "cpu", "dram": "ram", "ram": "ram", "gpu": "gpu", "amdgpu": "gpu"}.get(head, "other")
 
 
 def ram_used_gib(run: RunRecord, fp: Footprint) -> float | None:
@@ -136,7 +137,7 @@ def codecarbon_rows(run: RunRecord, fp: Footprint, location: str | None = None) 
     """One CodeCarbon row for the run: energies in kWh and power in W (both x PUE, as CodeCarbon does),
     emissions in kg, RAM in GiB. ``location`` is the location the figures were computed for (an override
     given to :func:`run_footprint`), else the run's."""
-    kwh = {"cpu": 0.0, "gpu": 0.0, "ram": 0.0}
+    kwh = {"cpu": 0.0, "gpu": 0.0, "ram": 0.0, "other": 0.0}
     for d in fp.energy:
         kwh[component(d.domain)] += d.kwh * fp.pue
     dur = max(run.duration_s, 1e-9)

@@ -42,11 +42,10 @@ def _times(duration: str, within: str | None, deadline: str | None, earliest: st
 
 
 def _location(location: str | None) -> str:
-    if location:
-        return location
-    from wattwise.config import setting
+    """The location by the one context resolution (argument > WATTWISE_LOCATION > config file); required."""
+    from wattwise.context import resolve_context
 
-    loc = setting("location")
+    loc = resolve_context(location).location
     if not loc:
         raise WattwiseError("no location given", "add --location FR (a country, zone or cloud region) or set "
                                                  "WATTWISE_LOCATION")

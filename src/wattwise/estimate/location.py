@@ -23,24 +23,28 @@ def grid_lookup(location: str) -> tuple[Intensity, tuple[float, str] | None]:
     return intensity, (None if pue == NO_PUE else pue)
 
 
+def _given(origin: str) -> str:
+    return "given by the user" if origin == "argument" else f"given by the user ({origin})"
+
+
 def resolve(
     location: str | None = None, intensity: float | Intensity | None = None, pue: float | None = None
 ) -> tuple[Intensity, float, str]:
     """(Intensity, PUE, PUE source) from :func:`wattwise.context.resolve_context` (argument > environment >
     config file), then the grid lookup, then the planner's documented defaults."""
     given = intensity if isinstance(intensity, Intensity) else None
-    ctx = resolve_context(location, None if isinstance(intensity, Intensity) else intensity, pue)
+    ctx = resolve_context(location, None if isinstance(intensity, Intensity) else intensity, pue, check_location=False)
     grid_pue: tuple[float, str] | None = None
     if given is not None:
         inten = given
     elif ctx.intensity is not None:
-        inten = Intensity(ctx.intensity, f"given by the user ({ctx.intensity_from})", "user", location=ctx.location)
+        inten = Intensity(ctx.intensity, _given(ctx.intensity_from), "user", location=ctx.location)
     elif ctx.location:
         inten, grid_pue = grid_lookup(ctx.location)
     else:
         inten = WORLD_AVERAGE
     if ctx.pue is not None:
-        return inten, ctx.pue, f"given by the user ({ctx.pue_from})"
+        return inten, ctx.pue, _given(ctx.pue_from)
     if grid_pue is not None:
         return inten, float(grid_pue[0]), str(grid_pue[1])
     value, source = assumptions.default_pue()
