@@ -18,8 +18,8 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 #: Bottom to top; a module may import its own layer and the layers below it. Names are module prefixes.
 LAYERS: list[tuple[str, ...]] = [
     ("wattwise.footprint", "wattwise.errors", "wattwise.config", "wattwise.fmt", "wattwise.console",
-     "wattwise.equivalents"),
-    ("wattwise.sensors", "wattwise.hardware"),
+     "wattwise.equivalents", "wattwise.validate"),
+    ("wattwise.sensors", "wattwise.hardware", "wattwise.hostinfo"),
     ("wattwise.store",),
     ("wattwise.grid",),
     ("wattwise.context",),

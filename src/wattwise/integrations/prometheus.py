@@ -95,10 +95,7 @@ class _HourlySamples:
 
 def last_power(store: SqlStore, run_id: str) -> dict[str, tuple[float, str]]:
     """(watts, method) per domain over the run's last stored sample of that domain (zero-length ones skipped)."""
-    rows = store._rows("SELECT domain, joules, t_start, t_end, method FROM samples WHERE id IN "
-                       "(SELECT MAX(id) FROM samples WHERE run_id = ? AND t_end > t_start GROUP BY domain)",
-                       (run_id,))
-    return {d: (j / (t1 - t0), m) for d, j, t0, t1, m in rows}
+    return store.last_power(run_id)
 
 
 class StoreCollector:

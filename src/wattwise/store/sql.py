@@ -330,6 +330,14 @@ class SqlStore:
         hint = f"did you mean: {', '.join(near)}" if near else "list runs with `wattwise runs`"
         raise NotFoundError(f"no run {run_id!r} in {self.location}", hint)
 
+    def last_power(self, run_id: str) -> dict[str, tuple[float, str]]:
+        """(watts, method) per domain over the run's last stored sample of that domain (zero-length ones
+        skipped): the same figure for every reader, however often it asks."""
+        rows = self._rows("SELECT domain, joules, t_start, t_end, method FROM samples WHERE id IN "
+                          "(SELECT MAX(id) FROM samples WHERE run_id = ? AND t_end > t_start GROUP BY domain)",
+                          (run_id,))
+        return {d: (j / (t1 - t0), m) for d, j, t0, t1, m in rows}
+
     def samples(self, run_id: str) -> list[SampleRow]:
         rows = self._rows("SELECT run_id, t_start, t_end, domain, joules, method, source, uncertainty, phase, node, "
                           "rank FROM samples WHERE run_id = ? ORDER BY t_start, id", (run_id,))
