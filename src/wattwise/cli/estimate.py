@@ -16,6 +16,150 @@ from wattwise.fmt import fmt_kg_sig, fmt_kwh_sig
 Opt = typer.Option
 
 
+def estimate_cmd(
+    ctx: typer.Context,
+    hardware: Annotated[str | None, Opt("--hardware", "-H", help="device name, e.g. a100-80gb")] = None,
+    params: Annotated[str | None, Opt("--params", help="parameters, e.g. 7B")] = None,
+    tokens: Annotated[str | None, Opt("--tokens", help="training tokens, e.g. 2T")] = None,
+    device_hours: Annotated[
+        str | None, Opt("--device-hours", help="accounting mode: device-hours as published, e.g. 184320")
+    ] = None,
+    devices: Annotated[
+        str | None, Opt("--devices", help="number of devices (for wall-clock days)")
+    ] = None,
+    active_params: Annotated[str | None, Opt("--active-params", help="MoE: active parameters")] = None,
+    architecture: Annotated[str, Opt(help="decoder or encoder-decoder")] = "decoder",
+    layers: Annotated[int | None, Opt("--layers", help="layers (adds the attention term)")] = None,
+    seq_len: Annotated[int | None, Opt("--seq-len", help="sequence length (attention term)")] = None,
+    d_model: Annotated[int | None, Opt("--d-model", help="model width (attention term)")] = None,
+    mfu: Annotated[str | None, Opt("--mfu", help="model FLOPs utilisation in (0, 1], e.g. 0.4")] = None,
+    power_basis: Annotated[str, Opt(help="system (device+host, measured factor) or tdp")] = "system",
+    device_power: Annotated[float | None, Opt("--device-power", help="average W per device")] = None,
+    location: Annotated[str | None, Opt("--location", help="e.g. gcp:us-central1")] = None,
+    intensity: Annotated[float | None, Opt("--intensity", help="grid gCO2e/kWh")] = None,
+    pue: Annotated[float | None, Opt("--pue", help="data-centre PUE (>= 1)")] = None,
+    lifetime_years: Annotated[float | None, Opt(help="hardware lifetime for embodied CO2")] = None,
+    compare_hardware: Annotated[str | None, Opt(help="comma list, e.g. a100-80gb,h100-sxm")] = None,
+    compare_regions: Annotated[
+        str | None, Opt(help="comma list of locations, or name=gCO2e/kWh, e.g. fr=56,pl=650")
+    ] = None,
+    serve_tokens_per_day: Annotated[str | None, Opt(help="inference: tokens per day, e.g. 1B")] = None,
+    serve_days: Annotated[str, Opt(help="inference: days in service")] = "365",
+    serve_hardware: Annotated[str | None, Opt(help="inference device (default: --hardware)")] = None,
+    serve_utilisation: Annotated[str | None, Opt(help="inference FLOP utilisation in (0, 1]")] = None,
+    serve_j_per_token: Annotated[
+        float | None, Opt(help="measured J/token (e.g. from a wattwise run)")
+    ] = None,
+    finetune_tokens: Annotated[str | None, Opt(help="compare fine-tuning on this many tokens")] = None,
+    finetune_method: Annotated[str, Opt(help="full or lora")] = "full",
+    list_hardware: Annotated[bool, Opt("--list-hardware", help="list the hardware catalogue")] = False,
+    as_json: Annotated[bool, Opt("--json", help="machine-readable output")] = False,
+    eu_ai_act: Annotated[
+        bool, Opt("--eu-ai-act", help="print the EU AI Act GPAI training documentation block (JSON)")
+    ] = False,
+) -> None:
+    """Estimate energy and CO2 of training a model (planning or accounting), before renting a GPU.
+
+    `wattwise estimate serve --help`: energy per generated token of serving a model.
+    """
+    if ctx.invoked_subcommand:
+        return
+    from wattwise import equivalents as eq
+    from wattwise.estimate import compare, inference, training
+
+    console = make_console()
+    if list_hardware:
+        _list_hardware(console, as_json)
+        return
+    if not hardware and not compare_hardware:
+        raise WattwiseError("no hardware given", "pass --hardware (see --list-hardware)")
+    common: dict[str, Any] = dict(
+        params=params,
+        tokens=tokens,
+        device_hours=device_hours,
+        devices=devices,
+        active_params=active_params,
+        architecture=architecture,
+        n_layers=layers,
+        seq_len=seq_len,
+        d_model=d_model,
+        mfu=mfu,
+        power_basis=power_basis,
+        device_power_w=device_power,
+        pue=pue,
+        lifetime_years=lifetime_years,
+    )
+    out: dict = {}
+    if compare_hardware or compare_regions:
+        if compare_hardware:
+            opts = compare.compare_hardware(
+                compare_hardware, location=location, intensity=intensity, **common
+            )
+        else:
+            assert compare_regions and hardware  # no hardware without --compare-hardware: refused above
+            opts = compare.compare_regions(compare_regions, hardware=hardware, **common)
+        out["comparison"] = [o.row() for o in opts]
+        out["best"] = compare.best(opts)
+        main_est = opts[0].estimate
+    else:
+        assert hardware  # refused above
+        main_est = training.estimate_training(
+            hardware=hardware, location=location, intensity=intensity, **common
+        )
+    if eu_ai_act:
+        from wattwise.report.formats import eu_ai_act_from_estimate
+
+        name = f"planned model ({params} parameters)" if params else "planned model"
+        typer.echo(json.dumps(eu_ai_act_from_estimate(main_est, model=name), indent=2, default=str))
+        return
+    out["training"] = main_est.to_dict()
+    fp = main_est.footprint
+    out["equivalents"] = eq.equivalents(fp.total_kg)
+    out["offsets"] = eq.offset_costs(fp.total_kg)
+    if serve_tokens_per_day:
+        if params is None and serve_j_per_token is None:
+            raise WattwiseError(
+                "serving estimate needs the model size",
+                "add --params (or a measured --serve-j-per-token)",
+            )
+        inf = inference.estimate_inference(
+            params=params or "1",
+            tokens_per_day=serve_tokens_per_day,
+            days=serve_days,
+            hardware=serve_hardware or main_est.device.name,
+            active_params=active_params,
+            utilisation=serve_utilisation,
+            measured_j_per_token=serve_j_per_token,
+            intensity=fp.intensity,
+            pue=fp.pue,
+        )
+        out["inference"] = inf.to_dict()
+        out["inference"]["breakeven_days"] = inf.breakeven_days(fp.facility_kwh)
+    if finetune_tokens:
+        if params is None or tokens is None:
+            raise WattwiseError("fine-tune comparison needs --params and --tokens (pre-training tokens)")
+        rest = {k: v for k, v in common.items() if k not in ("params", "tokens", "device_hours")}
+        res = compare.finetune_vs_scratch(
+            params=params,
+            pretrain_tokens=tokens,
+            finetune_tokens=finetune_tokens,
+            method=finetune_method,
+            hardware=main_est.device,
+            intensity=fp.intensity,
+            **rest,
+        )
+        out["finetune_vs_scratch"] = {
+            k: {"total_kg": v.footprint.total_kg, "facility_kwh": v.footprint.facility_kwh}
+            for k, v in res.items()
+        }
+        s, f = res["scratch"].footprint.total_kg, res["finetune"].footprint.total_kg
+        out["finetune_vs_scratch"]["ratio"] = f / s if s else None
+    if as_json:
+        typer.echo(json.dumps(out, indent=2, default=str))
+        return
+    _print(console, out, main_est)
+
+
 def register(app: typer.Typer) -> None:
     """Add ``estimate`` (a group: training by default, ``estimate serve`` for serving) to ``app``."""
     from wattwise.cli import estimate_serve
@@ -24,151 +168,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(group, name="estimate")
     estimate_serve.register(group)
 
-    @group.callback(invoke_without_command=True)
-    def estimate_cmd(
-        ctx: typer.Context,
-        hardware: Annotated[str | None, Opt("--hardware", "-H", help="device name, e.g. a100-80gb")] = None,
-        params: Annotated[str | None, Opt("--params", help="parameters, e.g. 7B")] = None,
-        tokens: Annotated[str | None, Opt("--tokens", help="training tokens, e.g. 2T")] = None,
-        device_hours: Annotated[
-            str | None, Opt("--device-hours", help="accounting mode: device-hours as published, e.g. 184320")
-        ] = None,
-        devices: Annotated[
-            str | None, Opt("--devices", help="number of devices (for wall-clock days)")
-        ] = None,
-        active_params: Annotated[str | None, Opt("--active-params", help="MoE: active parameters")] = None,
-        architecture: Annotated[str, Opt(help="decoder or encoder-decoder")] = "decoder",
-        layers: Annotated[int | None, Opt("--layers", help="layers (adds the attention term)")] = None,
-        seq_len: Annotated[int | None, Opt("--seq-len", help="sequence length (attention term)")] = None,
-        d_model: Annotated[int | None, Opt("--d-model", help="model width (attention term)")] = None,
-        mfu: Annotated[str | None, Opt("--mfu", help="model FLOPs utilisation in (0, 1], e.g. 0.4")] = None,
-        power_basis: Annotated[str, Opt(help="system (device+host, measured factor) or tdp")] = "system",
-        device_power: Annotated[float | None, Opt("--device-power", help="average W per device")] = None,
-        location: Annotated[str | None, Opt("--location", help="e.g. gcp:us-central1")] = None,
-        intensity: Annotated[float | None, Opt("--intensity", help="grid gCO2e/kWh")] = None,
-        pue: Annotated[float | None, Opt("--pue", help="data-centre PUE (>= 1)")] = None,
-        lifetime_years: Annotated[float | None, Opt(help="hardware lifetime for embodied CO2")] = None,
-        compare_hardware: Annotated[str | None, Opt(help="comma list, e.g. a100-80gb,h100-sxm")] = None,
-        compare_regions: Annotated[
-            str | None, Opt(help="comma list of locations, or name=gCO2e/kWh, e.g. fr=56,pl=650")
-        ] = None,
-        serve_tokens_per_day: Annotated[str | None, Opt(help="inference: tokens per day, e.g. 1B")] = None,
-        serve_days: Annotated[str, Opt(help="inference: days in service")] = "365",
-        serve_hardware: Annotated[str | None, Opt(help="inference device (default: --hardware)")] = None,
-        serve_utilisation: Annotated[str | None, Opt(help="inference FLOP utilisation in (0, 1]")] = None,
-        serve_j_per_token: Annotated[
-            float | None, Opt(help="measured J/token (e.g. from a wattwise run)")
-        ] = None,
-        finetune_tokens: Annotated[str | None, Opt(help="compare fine-tuning on this many tokens")] = None,
-        finetune_method: Annotated[str, Opt(help="full or lora")] = "full",
-        list_hardware: Annotated[bool, Opt("--list-hardware", help="list the hardware catalogue")] = False,
-        as_json: Annotated[bool, Opt("--json", help="machine-readable output")] = False,
-        eu_ai_act: Annotated[
-            bool, Opt("--eu-ai-act", help="print the EU AI Act GPAI training documentation block (JSON)")
-        ] = False,
-    ) -> None:
-        """Estimate energy and CO2 of training a model (planning or accounting), before renting a GPU.
-
-        `wattwise estimate serve --help`: energy per generated token of serving a model.
-        """
-        if ctx.invoked_subcommand:
-            return
-        from wattwise import equivalents as eq
-        from wattwise.estimate import compare, inference, training
-
-        console = make_console()
-        if list_hardware:
-            _list_hardware(console, as_json)
-            return
-        if not hardware and not compare_hardware:
-            raise WattwiseError("no hardware given", "pass --hardware (see --list-hardware)")
-        common: dict[str, Any] = dict(
-            params=params,
-            tokens=tokens,
-            device_hours=device_hours,
-            devices=devices,
-            active_params=active_params,
-            architecture=architecture,
-            n_layers=layers,
-            seq_len=seq_len,
-            d_model=d_model,
-            mfu=mfu,
-            power_basis=power_basis,
-            device_power_w=device_power,
-            pue=pue,
-            lifetime_years=lifetime_years,
-        )
-        out: dict = {}
-        if compare_hardware or compare_regions:
-            if compare_hardware:
-                opts = compare.compare_hardware(
-                    compare_hardware, location=location, intensity=intensity, **common
-                )
-            else:
-                assert compare_regions and hardware  # no hardware without --compare-hardware: refused above
-                opts = compare.compare_regions(compare_regions, hardware=hardware, **common)
-            out["comparison"] = [o.row() for o in opts]
-            out["best"] = compare.best(opts)
-            main_est = opts[0].estimate
-        else:
-            assert hardware  # refused above
-            main_est = training.estimate_training(
-                hardware=hardware, location=location, intensity=intensity, **common
-            )
-        if eu_ai_act:
-            from wattwise.report.formats import eu_ai_act_from_estimate
-
-            name = f"planned model ({params} parameters)" if params else "planned model"
-            typer.echo(json.dumps(eu_ai_act_from_estimate(main_est, model=name), indent=2, default=str))
-            return
-        out["training"] = main_est.to_dict()
-        fp = main_est.footprint
-        out["equivalents"] = eq.equivalents(fp.total_kg)
-        out["offsets"] = eq.offset_costs(fp.total_kg)
-        if serve_tokens_per_day:
-            if params is None and serve_j_per_token is None:
-                raise WattwiseError(
-                    "serving estimate needs the model size",
-                    "add --params (or a measured --serve-j-per-token)",
-                )
-            inf = inference.estimate_inference(
-                params=params or "1",
-                tokens_per_day=serve_tokens_per_day,
-                days=serve_days,
-                hardware=serve_hardware or main_est.device.name,
-                active_params=active_params,
-                utilisation=serve_utilisation,
-                measured_j_per_token=serve_j_per_token,
-                intensity=fp.intensity,
-                pue=fp.pue,
-            )
-            out["inference"] = inf.to_dict()
-            out["inference"]["breakeven_days"] = inf.breakeven_days(fp.facility_kwh)
-        if finetune_tokens:
-            if params is None or tokens is None:
-                raise WattwiseError("fine-tune comparison needs --params and --tokens (pre-training tokens)")
-            rest = {k: v for k, v in common.items() if k not in ("params", "tokens", "device_hours")}
-            res = compare.finetune_vs_scratch(
-                params=params,
-                pretrain_tokens=tokens,
-                finetune_tokens=finetune_tokens,
-                method=finetune_method,
-                hardware=main_est.device,
-                intensity=fp.intensity,
-                **rest,
-            )
-            out["finetune_vs_scratch"] = {
-                k: {"total_kg": v.footprint.total_kg, "facility_kwh": v.footprint.facility_kwh}
-                for k, v in res.items()
-            }
-            s, f = res["scratch"].footprint.total_kg, res["finetune"].footprint.total_kg
-            out["finetune_vs_scratch"]["ratio"] = f / s if s else None
-        if as_json:
-            typer.echo(json.dumps(out, indent=2, default=str))
-            return
-        _print(console, out, main_est)
-
-    _ = estimate_cmd
+    group.callback(invoke_without_command=True)(estimate_cmd)
 
 
 def _list_hardware(console: Console, as_json: bool) -> None:
