@@ -28,7 +28,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("wattwise.meter",),
     ("wattwise", "wattwise.tracking", "wattwise.integrations.distributed"),  # `wattwise` itself: the public API
     ("wattwise.report", "wattwise.export", "wattwise.integrations"),
-    ("wattwise.train", "wattwise.reduce"),
+    ("wattwise.train", "wattwise.reduce", "wattwise.serve"),
     ("wattwise.dashboard",),
     ("wattwise.cli", "wattwise.demo", "wattwise.__main__"),
 ]
@@ -75,7 +75,8 @@ def layer_of(mod: str) -> int | None:
     best: tuple[int, int] | None = None  # (prefix length, layer)
     for i, names in enumerate(LAYERS):
         for name in names:
-            if (mod == name or mod.startswith(name + ".")) and (best is None or len(name) > best[0]):
+            inside = mod == name or (mod.startswith(name + ".") and name != "wattwise")  # `wattwise`: the package only
+            if inside and (best is None or len(name) > best[0]):
                 best = (len(name), i)
     return None if best is None else best[1]
 

@@ -45,7 +45,7 @@ class SignalGate:
     """Block the forwarded signals in this thread (and in threads started while it is on)."""
 
     def __init__(self) -> None:
-        self.saved_mask: set[signal.Signals] = set()
+        self.saved_mask: set[int | signal.Signals] = set()
         self.handlers: dict[int, Any] = {}
 
     def __enter__(self) -> SignalGate:

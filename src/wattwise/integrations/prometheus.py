@@ -140,7 +140,8 @@ class RunCollector:
         if run.id is not None:
             fp = run.footprint()
             running = run.status == "running"
-            power = last_power(run.store, run.id) if running and run.store is not None else {}
+            db = run.store.store if running and run.store is not None else None  # the writer's open SqlStore
+            power = last_power(db, run.id) if db is not None else {}
             _emit(fam, [run.id, run.name, socket.gethostname()], fp, power, running, run.elapsed_s)
         yield from fam.values()
 

@@ -59,8 +59,9 @@ def boamps_report(rec: RunRecord, fp: Footprint, *, task_stage: str = "training"
         "measurementDuration": rec.duration_s,
         "measurementDateTime": _iso(rec.started_at),
     }
-    if usage.get("cpu_utilization_percent") is not None:
-        measure["averageUtilizationCpu"] = round(float(usage["cpu_utilization_percent"]) / 100.0, 4)
+    cpu_pct = usage.get("cpu_utilization_percent")
+    if cpu_pct is not None:
+        measure["averageUtilizationCpu"] = round(float(cpu_pct) / 100.0, 4)
     components: list[dict[str, Any]] = [{"componentType": "cpu", "componentName": host.get("cpu_model") or None,
                                          "nbComponent": 1}]
     if host.get("gpu_count"):
