@@ -83,9 +83,9 @@ def check_value(key: str, value: str) -> str:
             raise WattwiseError(f"cloud_detect must be true or false, got {value!r}", "use true or false")
         return "true" if BOOL_WORDS[v] else "false"
     if key == "ukgrid_region":
-        v = validate.number(value, "ukgrid_region", validate.Quantity("", 1, 17, integer=True,
-                                                                      hint="a UK region id, 1-17"))
-        return str(int(v))
+        region = validate.number(value, "ukgrid_region", validate.Quantity("", 1, 17, integer=True,
+                                                                           hint="a UK region id, 1-17"))
+        return str(int(region))
     return value
 
 

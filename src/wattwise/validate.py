@@ -49,7 +49,7 @@ def number(value: object, what: str, q: Quantity) -> float:
     if isinstance(value, bool):
         raise WattwiseError(f"{what} must be a number, got {value!r}", q.hint or None)
     try:
-        v = float(value) if not isinstance(value, str) else float(value.strip())
+        v = float(value.strip()) if isinstance(value, str) else float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise WattwiseError(f"{what} must be a number{unit and ' in' + unit}, got {value!r}", q.hint or None) from None
     if not math.isfinite(v):

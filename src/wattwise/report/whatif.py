@@ -38,8 +38,9 @@ def _region_intensity(spec: str, when: float | None) -> tuple[str, float, str]:
             raise WattwiseError(f"bad --compare-region {spec!r}", "use NAME or NAME=gCO2e_per_kWh") from exc
         from wattwise.validate import intensity as valid_intensity
 
-        g = valid_intensity(g, f"--compare-region {name}")
-        return name, g, "user-supplied"
+        checked = valid_intensity(g, f"--compare-region {name}")
+        assert checked is not None
+        return name, checked, "user-supplied"
     i = grid.intensity(name, when)
     return name, float(i.g_per_kwh), str(i.source)
 
