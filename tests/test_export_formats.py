@@ -142,7 +142,7 @@ def test_json_export_and_dashboard_api_follow_the_schema(tmp_path: Path, capsys:
 
     from wattwise.dashboard.app import create_app
 
-    api = TestClient(create_app(open_store(db))).get(f"/api/runs/{rid}").json()
+    api = TestClient(create_app(open_store(db)), base_url="http://localhost").get(f"/api/runs/{rid}").json()
     jsonschema.validate(api, schema)
     assert api == run_document(s, s.get_run(rid)) == doc
 

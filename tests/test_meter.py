@@ -115,7 +115,7 @@ def test_start_and_stop_are_cheap(tmp_path: Path) -> None:
         run.start()
         run.stop()
         costs.append(time.perf_counter() - t0)
-    assert sorted(costs)[2] < 0.1, costs
+    assert sorted(costs)[2] < 0.5, costs  # a sanity bound (a blocked store or sensor read): timings are in bench/
 
 
 def test_sampler_does_not_block_tracked_code(tmp_path: Path) -> None:
