@@ -44,8 +44,13 @@ def profile(
     kv_cache: list[bool] | None = None,
     new_tokens: int = 32,
     prompt_tokens: int = 16,
+    threads: int | None = 1,
 ) -> list[dict]:
-    """One row per (precision, batch, KV cache): tokens/s and energy per 1,000 generated tokens."""
+    """One row per (precision, batch, KV cache): tokens/s and energy per 1,000 generated tokens, with every
+    thread pool sized to ``threads`` (:func:`wattwise.reduce.threads.configure`; 0 or None: every CPU)."""
+    from wattwise.reduce import threads as pools
+
+    pools.resolve(threads)  # a bad value fails before the model loads
     lm = model if isinstance(model, LoadedModel) else load(model, "causal-lm")
     if lm.kind != "causal-lm":
         raise WattwiseError(f"{lm.name} is not a causal LM", "lm-profile needs a model that generates text")
@@ -57,6 +62,7 @@ def profile(
         raise WattwiseError(
             f"prompt + new tokens ({prompt_tokens + new_tokens}) exceed the model's context ({limit})"
         )
+    report = pools.configure(threads)
     rows = []
     for prec in precisions or ["fp32", "bf16"]:
         if prec != "fp32" and prec not in DTYPES:
@@ -87,6 +93,7 @@ def profile(
                         "energy_j_per_1k_tokens": res.joules / n * 1000,
                         "energy_method": res.method,
                         "energy_source": res.source,
+                        "threads": report.threads,
                     }
                 )
     return rows
