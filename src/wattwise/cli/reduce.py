@@ -139,7 +139,7 @@ def register(app: typer.Typer) -> None:
         ] = Path("reduce-out"),
         max_quality_drop: Annotated[
             float, typer.Option(help="tolerance: Spearman points (encoder) or % perplexity increase (LM)")
-        ] = 0.5,
+        ] = _D.max_quality_drop,
         kind: Annotated[str | None, typer.Option(help="encoder or causal-lm (default: from config)")] = None,
         location: Annotated[str | None, typer.Option(help="grid location for CO2 (needs grid data)")] = None,
         intensity: Annotated[float | None, typer.Option(help="carbon intensity in gCO2e/kWh")] = None,
