@@ -35,11 +35,23 @@ def main(argv: list[str] | None = None) -> int:
         cs.repeats = args.repeats
     result = compare_training(cs, progress=lambda m: print(m, file=sys.stderr, flush=True))
     result["command"] = "PYTHONPATH=src python bench/training.py" + (" --quick" if args.quick else "")
+    result["targets"] = targets(result)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, default=str))
     summary = {k: result.get(k) for k in ("energy_to_target_kwh", "early_stopping", "forecast")}
     print(json.dumps(summary, indent=2, default=str))
     return 0
+
+
+def targets(result: dict) -> dict:
+    """The bench's pass/fail thresholds (kept here, not in the library's output)."""
+    es, fc = result.get("early_stopping") or {}, result.get("forecast") or {}
+    err = fc.get("error_fraction")
+    return {
+        "saved_at_least_30pct": es.get("saved_fraction", 0.0) >= 0.30,
+        "val_loss_worse_at_most_1pct": es.get("val_loss_worse_fraction", 1.0) <= 0.01,
+        "forecast_within_10pct": err is not None and abs(err) <= 0.10,
+    }
 
 
 if __name__ == "__main__":

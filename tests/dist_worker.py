@@ -19,7 +19,8 @@ import wattwise
 def main() -> None:
     naive_store = sys.argv[sys.argv.index("--naive") + 1] if "--naive" in sys.argv else None
     dist.init_process_group("gloo")
-    naive = wattwise.track(f"naive-rank{dist.get_rank()}", interval=0.1, store=naive_store) if naive_store else None
+    naive = (wattwise.track(f"naive-rank{dist.get_rank()}", interval=0.1, store=naive_store, whole_machine=True)
+             if naive_store else None)
     if naive is not None:
         naive.start()
     with wattwise.track("dist-test", distributed=True, interval=0.1) as run:

@@ -53,7 +53,7 @@ def test_show_runs_export(tmp_path: Path, capsys: pytest.CaptureFixture[str], wi
     assert "finished" in capsys.readouterr().out
     assert main(["show", "last", "--store", db]) == 0
     out = capsys.readouterr().out
-    assert "modelled" in out and "cpu" in out and "100 gCO2e/kWh" in out
+    assert "modelled" in out and "cpu" in out and "100.0 gCO2e/kWh" in out
     assert main(["show", "last", "--store", db, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["footprint"]["intensity"]["g_per_kwh"] == 100

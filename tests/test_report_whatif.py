@@ -14,7 +14,6 @@ from tests.report_fixtures import make_run, new_store
 from wattwise import equivalents as everyday
 from wattwise.errors import WattwiseError
 from wattwise.footprint import Footprint, Intensity
-from wattwise.report import ReportOptions, write_report
 from wattwise.report.data import load_run
 from wattwise.report.whatif import whatif_rows
 
@@ -62,21 +61,6 @@ def test_rows_with_grid_and_schedule(tmp_path, fake_grid):
     assert region.label.endswith("NO")
     with pytest.raises(WattwiseError, match="--compare-region 'XX'"):
         whatif_rows(view, ["XX"])
-
-
-def test_rows_without_plugins(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "wattwise.grid", None)
-    monkeypatch.setitem(sys.modules, "wattwise.schedule", None)
-    s = new_store(tmp_path)
-    view = load_run(s, make_run(s, location="DE"))
-    assert any("grid data" in n for n in view.fp.notes)  # location kept, world average used, and said so
-    region, window, _ = whatif_rows(view, ["FR"])
-    assert region.co2e_kg is None and "not available" in region.detail
-    assert window.co2e_kg is None and "not available" in window.detail
-    region, *_ = whatif_rows(view, ["FR=40"])  # explicit intensities need no grid data
-    assert region.co2e_kg == pytest.approx(view.fp.facility_kwh * 40 / 1000)
-    page = write_report(s, view.rec.id, tmp_path / "r.html", ReportOptions(compare_regions=["FR"])).read_text()
-    assert "not available" in page
 
 
 def test_equivalents_have_sources_and_right_scale():

@@ -21,8 +21,17 @@ def test_train_tinygpt_tiny(tmp_path, capsys) -> None:
     assert (out / "ckpt.pt").exists()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["steps_done"] == 40 and summary["energy"]["energy_kwh"] >= 0
-    assert summary["energy"]["intensity_source"].endswith("country FR")
+    assert summary["energy"]["intensity_source"].endswith("country FR")  # annual: no trace covers 2026
     assert "val loss" in capsys.readouterr().out
+    # the summary's figures are the stored run's (one truth): same intensity, same CO2 as `show`
+    from wattwise.accounting import run_footprint
+    from wattwise.store.sql import open_store
+
+    store = open_store(None)
+    rec = store.get_run("last")
+    fp = run_footprint(store, rec)
+    assert fp.intensity.source == summary["energy"]["intensity_source"]
+    assert fp.intensity.g_per_kwh == pytest.approx(summary["energy"]["intensity_g_per_kwh"], rel=1e-3)
 
 
 def test_compare_training_quick(tmp_path, capsys) -> None:

@@ -244,7 +244,7 @@ def test_monitor_intensity_from_location_config_or_given(monkeypatch) -> None:
     mon = TrainingMonitor("fr", energy_j=FakeMeter(), location="FR", budget_g=1.0).start()
     assert mon.intensity.g_per_kwh == fr and mon.intensity.location == "FR"
     assert mon.co2_g(J_PER_KWH) == pytest.approx(fr)  # 1 kWh at PUE 1
-    assert mon.budget is not None and mon.budget.intensity_g_per_kwh == fr
+    assert mon.budget is not None and mon.budget.g_per_it_kwh() == fr
     assert TrainingMonitor("w", energy_j=FakeMeter()).intensity == WORLD_AVERAGE
     monkeypatch.setenv("WATTWISE_LOCATION", "DE")
     assert TrainingMonitor("cfg", energy_j=FakeMeter()).intensity.location == "DE"
@@ -258,3 +258,7 @@ def test_monitor_records_its_run_at_the_location() -> None:
         mon.step(tokens=4)
     assert mon.run.location == "FR"
     assert mon.footprint is not None and mon.footprint.intensity.location == "FR"
+    # the monitor's CO2 (budgets, forecast, model card) is the run footprint's, at the same intensity and PUE
+    fp = mon.footprint
+    assert mon.intensity == fp.intensity
+    assert mon.co2_g(fp.it_kwh * J_PER_KWH) == pytest.approx(fp.operational_kg * 1000)

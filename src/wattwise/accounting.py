@@ -61,6 +61,10 @@ def hourly_energy(samples: Iterable[SampleRow]) -> list[HourlyEnergy]:
     return [HourlyEnergy(h * 3600.0, h * 3600.0 + 3600.0, kwh) for h, kwh in sorted(buckets.items())]
 
 
+def _in_phase(phase: str | None, path: str) -> bool:
+    return bool(phase) and (phase == path or phase.startswith(path + "/"))  # type: ignore[union-attr]
+
+
 def footprint_from_samples(
     samples: list[SampleRow],
     counters: Iterable[CounterRow] = (),
@@ -69,13 +73,44 @@ def footprint_from_samples(
     g_per_kwh: float | None = None,
     pue: float | None = None,
     strict: bool = False,
+    scope: str | None = None,
+    with_phases: bool = False,
 ) -> Footprint:
-    """The footprint of a run's samples.
+    """The footprint of a run's samples: the one energy -> CO2e path of stored and live runs alike.
 
     An explicit ``g_per_kwh`` wins; else with a location the grid data give the intensity (hour by hour
-    where a trace covers the run) and the location's default PUE; else the world average, labelled so.
-    ``strict`` raises on a bad location instead of falling back with a note (for user-typed input).
+    where a trace covers the run's hours) and the location's default PUE; else the world average, labelled so.
+    ``pue`` overrides the location's PUE. ``strict`` raises on a bad location instead of falling back with a
+    note (for user-typed input). ``with_phases`` adds a footprint per phase path (same arithmetic, its own
+    samples and counters) in ``fp.phases``.
     """
+    counters = list(counters)
+    fp = _footprint(samples, counters, duration_s, location, g_per_kwh, pue, strict)
+    fp.scope = scope
+    if with_phases:
+        paths = sorted({p for s in samples for p in _prefixes(s.phase)} | {p for c in counters for p in
+                                                                           _prefixes(c.phase)})
+        for path in paths:
+            sub = _footprint([s for s in samples if _in_phase(s.phase, path)],
+                             [c for c in counters if _in_phase(c.phase, path)], None, location, g_per_kwh, pue,
+                             strict)
+            sub.scope, sub.duration_s = scope, _phase_seconds(samples, path)
+            fp.phases[path] = sub
+    return fp
+
+
+def _prefixes(phase: str | None) -> list[str]:
+    parts = phase.split("/") if phase else []
+    return ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
+def _phase_seconds(samples: list[SampleRow], path: str) -> float:
+    return sum(max(s.t_end - s.t_start, 0.0) for s in {(s.t_start, s.t_end): s for s in samples
+                                                        if _in_phase(s.phase, path)}.values())
+
+
+def _footprint(samples: list[SampleRow], counters: list[CounterRow], duration_s: float | None,
+               location: str | None, g_per_kwh: float | None, pue: float | None, strict: bool) -> Footprint:
     energy = domain_totals(samples)
     totals = counter_totals(counters)
     if location and g_per_kwh is None:
@@ -89,6 +124,16 @@ def footprint_from_samples(
     fp = Footprint(energy=energy, intensity=intensity, duration_s=duration_s, counters=totals)
     if pue is not None:
         fp.pue, fp.pue_source = pue, "user-supplied PUE"
+    elif location:  # a given intensity replaces the grid's figure, not the data centre's overhead
+        from wattwise.errors import WattwiseError
+        from wattwise.grid.pue import default_pue
+
+        try:
+            fp.pue, fp.pue_source = default_pue(location)
+        except WattwiseError as exc:
+            if strict:
+                raise
+            fp.notes.append(f"location not usable for a PUE ({exc}); PUE 1.0")
     return fp
 
 
@@ -101,12 +146,21 @@ class RunSource(Protocol):
 
 
 def run_footprint(store: RunSource, rec: RunRecord, *, location: str | None = None,
-                  intensity: float | None = None, pue: float | None = None) -> Footprint:
+                  intensity: float | None = None, pue: float | None = None,
+                  samples: list[SampleRow] | None = None, counters: list[CounterRow] | None = None) -> Footprint:
     """The one stored run -> :class:`Footprint` function: every command and export reads a run through it.
 
-    Given ``location``/``intensity``/``pue`` override what the run recorded.
+    Given ``location``/``intensity``/``pue`` override what the run recorded. ``samples``/``counters``: the
+    run's rows when the caller has them already (or has them aggregated per hour and phase, as the exporter
+    does); otherwise they are read from ``store``.
     """
-    g = intensity if intensity is not None else rec.config.get("intensity_g_per_kwh")
-    p = pue if pue is not None else rec.config.get("pue")
-    return footprint_from_samples(store.samples(rec.id), store.counters(rec.id), rec.duration_s,
-                                  location or rec.location, g, pue=p, strict=location is not None)
+    from wattwise.context import stored_context
+
+    ctx = stored_context(rec.config, rec.location)
+    g = intensity if intensity is not None else ctx.intensity
+    p = pue if pue is not None else ctx.pue
+    rows = store.samples(rec.id) if samples is None else samples
+    counts = store.counters(rec.id) if counters is None else counters
+    return footprint_from_samples(rows, counts, rec.duration_s,
+                                  location or rec.location, g, pue=p, strict=location is not None,
+                                  scope=ctx.scope, with_phases=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import wattwise
@@ -19,35 +18,13 @@ from wattwise.config import default_store
 
 
 def _workload(run: wattwise.Run, seconds: float) -> str:
-    """Train a small torch model for ``seconds``; returns a description of what ran."""
+    """Train the tiny GPT for ``seconds`` (train and eval phases); returns a description of what ran."""
     import torch
 
+    from wattwise.train.tinygpt import demo_workload
+
     torch.manual_seed(0)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
-    try:
-        from wattwise.train.tinygpt import demo_workload  # the tiny GPT (efficient-training module)
-    except ImportError:
-        demo_workload = None
-    if demo_workload is not None:
-        return demo_workload(run, seconds)
-    # fallback: a small MLP regression on synthetic data
-    model = torch.nn.Sequential(torch.nn.Linear(256, 512), torch.nn.GELU(), torch.nn.Linear(512, 1))
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    x = torch.randn(4096, 256)
-    y = x[:, :8].sum(1, keepdim=True)
-    end = time.monotonic() + seconds
-    with run.phase("train"):
-        while time.monotonic() < end:
-            idx = torch.randint(0, len(x), (256,))
-            loss = torch.nn.functional.mse_loss(model(x[idx]), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            run.step(samples=256)
-    with run.phase("eval"), torch.no_grad():
-        loss = torch.nn.functional.mse_loss(model(x), y)
-        run.add(samples=len(x))
-    return f"MLP regression, final loss {loss.item():.3f}"
+    return demo_workload(run, seconds)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,10 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     print_footprint(run.footprint())
     console.print(f"\nrun [bold]{run.id}[/] stored in {store}")
     console.print(f"see it again: wattwise show {run.id} --store {store}")
-    try:
-        from wattwise.report import write_report
-    except ImportError:
-        return 0
+    from wattwise.report import write_report
+
     path = write_report(store, run.id, Path(args.report))
     console.print(f"report: {Path(path).resolve()}")
     return 0

@@ -109,6 +109,8 @@ class Footprint:
     duration_s: float | None = None
     counters: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    scope: str | None = None  # what the energy covers: "process tree" or "whole machine" (None: not stated)
+    phases: dict[str, Footprint] = field(default_factory=dict)  # per phase path (train, eval, train/fwd ...)
 
     @property
     def it_kwh(self) -> float:
@@ -139,7 +141,18 @@ class Footprint:
     def operational_kg(self) -> float:
         if self.operational_kg_override is not None:
             return self.operational_kg_override
-        return self.facility_kwh * self.intensity.g_per_kwh / 1000.0
+        return carbon_kg(self.it_kwh, self.intensity.g_per_kwh, self.pue)
+
+    @property
+    def methods(self) -> str:
+        """``measured``, ``modelled (<sources>)`` or ``x% measured, rest modelled (...)``: the honest word."""
+        modelled = sorted({d.source.split(" (")[0] for d in self.energy if d.method is Method.MODELLED})
+        share = self.measured_share
+        if share >= 1.0 or (self.energy and not modelled):
+            return "measured"
+        if share <= 0.0:
+            return f"modelled ({', '.join(modelled)})" if modelled else "modelled"
+        return f"{share:.0%} measured, rest modelled ({', '.join(modelled)})"
 
     @property
     def total_kg(self) -> float:
@@ -154,9 +167,25 @@ class Footprint:
         return op * max(1 - u, 0) + self.embodied_kg, op * (1 + u) + self.embodied_kg
 
     def per(self, counter: str) -> float | None:
-        """Facility energy in joules per unit of ``counter`` (tokens, samples, steps), if counted."""
+        """Facility energy in joules per unit of ``counter`` (tokens, samples, steps), if counted.
+
+        With phases, prefer ``fp.phases["train"].per("tokens")``: a whole-run figure divides the energy of every
+        phase by the units counted in all of them.
+        """
         n = self.counters.get(counter)
         return self.facility_kwh * J_PER_KWH / n if n else None
+
+    def per_unit(self) -> dict[str, dict[str, float]]:
+        """``{phase: {counter: J per unit}}`` over the top-level phases that counted something, or ``{"run": ...}``
+        for a run without phases: the per-unit figures that never mix phases."""
+        top = {k: v for k, v in self.phases.items() if "/" not in k and k != "-"}
+        groups = top or {"run": self}
+        out: dict[str, dict[str, float]] = {}
+        for name, fp in groups.items():
+            units = {c: j for c in fp.counters if (j := fp.per(c)) is not None}
+            if units:
+                out[name] = units
+        return out
 
     def to_dict(self) -> dict:
         lo, hi = self.range_kg
@@ -181,6 +210,10 @@ class Footprint:
             "duration_s": self.duration_s,
             "counters": dict(self.counters),
             "notes": list(self.notes),
+            "scope": self.scope,
+            "methods": self.methods,
+            "phases": {k: v.to_dict() for k, v in self.phases.items()},
+            "per_unit_j": self.per_unit(),
         }
 
 

@@ -9,6 +9,7 @@ named phase; ``run.add(tokens=...)`` / ``run.step()`` count work so reports give
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import threading
 import time
@@ -16,11 +17,12 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
 from wattwise.accounting import footprint_from_samples
-from wattwise.config import setting
+from wattwise.context import Context, resolve_context
 from wattwise.errors import WattwiseError
 from wattwise.footprint import Footprint
 from wattwise.sensors.base import Counter, Sensor
@@ -29,51 +31,81 @@ from wattwise.store.records import CounterRow, RunRecord, SampleRow
 from wattwise.store.sql import SqlStore, open_store
 
 F = TypeVar("F", bound=Callable[..., Any])
+#: Longest sampling interval accepted (a day): longer ones overflow the sampler's timer.
+MAX_INTERVAL_S = 86400.0
+#: Shortest sample that sets the power used to interpolate energy to "now".
+MIN_RATE_WINDOW_S = 0.05
+#: When the sampler takes its first sample (then every ``interval``).
+FIRST_SAMPLE_S = 0.1
 
 
 def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """Everything a :class:`Run` is configured with; a decorator's per-call run is a copy with a new name.
+
+    ``location``/``intensity``/``pue``/``whole_machine`` are resolved at start by
+    :func:`wattwise.context.resolve_context` (argument > environment > config file > default).
+    ``parent``: the id of the user's run this one belongs to (internal runs of ``reduce`` and
+    ``compare-training``); ``internal`` keeps a run out of ``last`` and the default ``runs`` listing.
+    """
+
+    name: str = "run"
+    interval: float = 1.0
+    store: SqlStore | str | Path | None = None
+    location: str | None = None
+    intensity: float | None = None
+    pue: float | None = None
+    whole_machine: bool | None = None
+    pids: tuple[int, ...] | None = None
+    sensors: tuple[Sensor, ...] | None = None
+    node_sensors: bool = True
+    run_id: str | None = None
+    node: str | None = None
+    command: str | None = None
+    config: dict = field(default_factory=dict)
+    quiet: bool = True
+    parent: str | None = None
+    internal: bool = False
+
+
 class Run:
     """One tracked run. Use as a context manager, a decorator, or with ``start()``/``stop()``.
 
-    A stopped run may be started again: it then records a new run (new id).
+    A stopped run may be started again: it then records a new run (new id). By default the modelled CPU/RAM
+    energy is that of this process and its children (the same default as ``wattwise run``);
+    ``whole_machine=True`` counts the whole machine.
     """
 
-    def __init__(
-        self,
-        name: str = "run",
-        interval: float = 1.0,
-        store: SqlStore | str | Path | None = None,
-        location: str | None = None,
-        intensity: float | None = None,
-        pids: list[int] | None = None,
-        sensors: list[Sensor] | None = None,
-        node_sensors: bool = True,
-        run_id: str | None = None,
-        node: str | None = None,
-        command: str | None = None,
-        config: dict | None = None,
-        quiet: bool = True,
-    ) -> None:
-        if not isinstance(interval, int | float) or interval <= 0:
-            raise WattwiseError(f"sampling interval must be > 0 seconds, got {interval!r}",
+    def __init__(self, name: str = "run", interval: float = 1.0, **options: Any) -> None:
+        if not isinstance(interval, int | float) or not 0 < interval <= MAX_INTERVAL_S:
+            raise WattwiseError(f"sampling interval must be > 0 and <= {MAX_INTERVAL_S:g} seconds, got {interval!r}",
                                 "use for example interval=1.0")
+        for key in ("pids", "sensors"):
+            if options.get(key) is not None:
+                options[key] = tuple(options[key])
+        options["config"] = dict(options.get("config") or {})
+        self.options = RunOptions(name=name, interval=float(interval), **options)
+        o = self.options
         self.name = name
-        self.interval = float(interval)
-        self._store_arg = store
-        self.location = location or setting("location")  # WATTWISE_LOCATION or the config file
-        self.intensity = intensity
-        self.pids = pids
-        self._sensors_arg = sensors
-        self.node_sensors = node_sensors
-        self._run_id_arg = run_id
-        self.node = node
+        self.interval = o.interval
+        self._store_arg = o.store
+        self.location = o.location
+        self.intensity = o.intensity
+        self.pue = o.pue
+        self.pids = None if o.pids is None else list(o.pids)
+        self._sensors_arg = None if o.sensors is None else list(o.sensors)
+        self.node_sensors = o.node_sensors
+        self._run_id_arg = o.run_id
+        self.node = o.node
         self.rank: int | None = None  # set by distributed runs
-        self.command = command
-        self.config = dict(config or {})
-        self.quiet = quiet
+        self.command = o.command
+        self.config = dict(o.config)
+        self.quiet = o.quiet
+        self.context: Context | None = None
         self.id: str | None = None
         self.store: SqlStore | None = None
         self.selection: Selection | None = None
@@ -87,22 +119,25 @@ class Run:
         self._phases: list[str] = []
         self._last: dict[str, float] = {}
         self._last_t = 0.0
+        self._rate_w = 0.0
         self._counters: list[CounterRow] = []
         self._unsaved: list[SampleRow] = []
         self._unsaved_counters: list[CounterRow] = []
-        self._hourly: dict[tuple[str, int], list[Any]] = {}
+        self._hourly: dict[tuple[str | None, str, int], list[Any]] = {}
         self._total_j = 0.0
         self._counter_totals: dict[str, float] = defaultdict(float)
+        self._phase_counters: dict[tuple[str | None, str], float] = defaultdict(float)
         self._warned: set[str] = set()
 
     # -- lifecycle ------------------------------------------------------------------------------------
     def start(self) -> Run:
         if self.status == "running":
             raise WattwiseError(f"run {self.id} is already running", "stop it before starting it again")
-        if self.location:
-            from wattwise.grid import resolve_location
-
-            resolve_location(self.location)  # an unknown location fails now, not after the job
+        # one resolution of the context (an unknown location or a bad number fails now, before the job)
+        self.context = resolve_context(self.location, self.intensity, self.pue, self.options.whole_machine)
+        self.location, self.intensity, self.pue = self.context.location, self.context.intensity, self.context.pue
+        if self.pids is None and self._sensors_arg is None and not self.context.whole_machine:
+            self.pids = [os.getpid()]  # the tracked process and its children, as `wattwise run` counts
         self.store = self._store_arg if isinstance(self._store_arg, SqlStore) else open_store(self._store_arg)
         self.selection = (
             Selection(self._sensors_arg, [(s.name, s.available(), True) for s in self._sensors_arg])
@@ -116,13 +151,14 @@ class Run:
         self.status = "running"
         self._stop.clear()
         self._phases, self._last, self._hourly, self._total_j = [], {}, {}, 0.0
-        self._counter_totals = defaultdict(float)
+        self._counter_totals, self._phase_counters, self._rate_w = defaultdict(float), defaultdict(float), 0.0
         for s in self.selection.sensors:
             s.open()
         self._last_t = self.started_at
-        cfg = {**self.config, "interval": self.interval,
-               "sensors": [s.name for s in self.selection.sensors],
-               "intensity_g_per_kwh": self.intensity}
+        cfg = {**self.config, **self.context.as_config(), "interval": self.interval,
+               "sensors": [s.name for s in self.selection.sensors]}
+        if self.options.parent or self.options.internal:
+            cfg.update(parent=self.options.parent, internal=True)
         self._open_record(RunRecord(
             id=self.id, name=self.name, status="running", started_at=self.started_at, interval=self.interval,
             location=self.location, command=self.command, config=cfg))
@@ -177,13 +213,17 @@ class Run:
         return wrapper  # type: ignore[return-value]
 
     def _clone(self, name: str) -> Run:
-        return Run(name, self.interval, self._store_arg, self.location, self.intensity, self.pids,
-                   self._sensors_arg, self.node_sensors, None, self.node, self.command, self.config, self.quiet)
+        return type(self)(**self._clone_kwargs(name))
+
+    def _clone_kwargs(self, name: str) -> dict[str, Any]:
+        """The options of a per-call copy: every option as given, a new name and no fixed run id."""
+        return {f.name: getattr(self.options, f.name) for f in fields(self.options)} | {"name": name, "run_id": None}
 
     # -- sampling -------------------------------------------------------------------------------------
     def _loop(self) -> None:
         # a fixed schedule (not interval + the time a sample takes), skipping ticks only when over one behind
-        due = time.monotonic() + self.interval
+        # the first sample comes early, so energy interpolated to "now" has a power to go on from the start
+        due = time.monotonic() + min(self.interval, FIRST_SAMPLE_S)
         while not self._stop.wait(max(due - time.monotonic(), 0.0)):
             self.sample()
             due += self.interval
@@ -212,6 +252,8 @@ class Run:
                                     c.source, c.uncertainty, phase, self.node, self.rank)
                     rows.append(row)
                     self._accumulate(row)
+            if now - self._last_t >= MIN_RATE_WINDOW_S:  # a zero-length sample (phase edge) says nothing of power
+                self._rate_w = sum(r.joules for r in rows) / (now - self._last_t)
             self._last_t = now
             self._unsaved.extend(rows)
             with self._count_lock:
@@ -221,7 +263,7 @@ class Run:
 
     def _accumulate(self, row: SampleRow) -> None:
         self._total_j += row.joules
-        key = (row.domain, int(row.t_start // 3600))
+        key = (row.phase, row.domain, int(row.t_start // 3600))
         acc = self._hourly.get(key)
         if acc is None:
             self._hourly[key] = [row, row.joules]
@@ -277,6 +319,7 @@ class Run:
                     raise WattwiseError(f"counter {name} must be a non-negative number, got {value!r}")
                 self._counters.append(CounterRow(self.id or "", t, name, float(value), phase))
                 self._counter_totals[name] += value
+                self._phase_counters[(phase, name)] += value
 
     def step(self, **counts: float) -> None:
         """Count one training/inference step, plus optional counters (``run.step(tokens=4096)``)."""
@@ -292,6 +335,17 @@ class Run:
         if max_age is not None and self.status == "running" and time.time() - self._last_t > max_age:
             self.sample()
         return self._total_j  # a float attribute: read atomically, without waiting for the sampler
+
+    def energy_now_j(self) -> float:
+        """IT energy interpolated to now: the last sample plus the sensors' latest power times the time since.
+
+        Never waits for a sensor or the store, so a 10 ms training step sees energy that changes every step
+        (budgets, early stopping and forecasts read this).
+        """
+        total, t, rate = self._total_j, self._last_t, self._rate_w
+        if self.status != "running" or not t:
+            return total
+        return total + rate * max(time.time() - t, 0.0)
 
     @property
     def last_sample_at(self) -> float:
@@ -312,12 +366,14 @@ class Run:
         with self._lock:
             rows = [
                 SampleRow(r.run_id, hour * 3600.0 if hour * 3600.0 > (self.started_at or 0) else r.t_start,
-                          r.t_end, r.domain, j, r.method, r.source, r.uncertainty, None, r.node)
-                for (_, hour), (r, j) in sorted(self._hourly.items(), key=lambda kv: kv[0][1])
+                          r.t_end, r.domain, j, r.method, r.source, r.uncertainty, phase, r.node)
+                for (phase, _, hour), (r, j) in sorted(self._hourly.items(), key=lambda kv: kv[0][2])
             ]
         with self._count_lock:
-            counters = [CounterRow(self.id or "", 0.0, k, v) for k, v in self._counter_totals.items()]
-        return footprint_from_samples(rows, counters, self.elapsed_s, self.location, self.intensity)
+            counters = [CounterRow(self.id or "", 0.0, k, v, phase) for (phase, k), v in self._phase_counters.items()]
+        ctx = self.context or resolve_context(self.location, self.intensity, self.pue, self.options.whole_machine)
+        return footprint_from_samples(rows, counters, self.elapsed_s, ctx.location, ctx.intensity, pue=ctx.pue,
+                                      scope=ctx.scope, with_phases=True)
 
 
 def track(name: str = "run", distributed: bool = False, **kwargs: Any) -> Run:

@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "wattwise.cli.observe",
     "wattwise.cli.train",
     "wattwise.cli.reduce",
+    "wattwise.cli.serve",
 ]
 
 app = typer.Typer(

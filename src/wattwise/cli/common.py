@@ -27,7 +27,9 @@ def store_from(path: str | None) -> SqlStore:
 
 
 def fmt_energy(joules: float) -> str:
-    """Human energy: mJ below 1 J, J below 10 kJ, Wh below 10 kWh, else kWh/MWh."""
+    """Human energy: µJ below 1 mJ, mJ below 1 J, J below 10 kJ, Wh below 10 kWh, else kWh/MWh."""
+    if 0 < joules < 1e-3:
+        return f"{joules * 1e6:,.1f} µJ"
     if 0 < joules < 1:
         return f"{joules * 1e3:,.1f} mJ"
     if joules < 1e4:

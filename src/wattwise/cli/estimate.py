@@ -24,10 +24,16 @@ def _fmt_kwh(kwh: float) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``estimate`` to ``app``."""
+    """Add ``estimate`` (a group: training by default, ``estimate serve`` for serving) to ``app``."""
+    from wattwise.cli import estimate_serve
 
-    @app.command("estimate")
+    group = typer.Typer(no_args_is_help=False, add_completion=False)
+    app.add_typer(group, name="estimate")
+    estimate_serve.register(group)
+
+    @group.callback(invoke_without_command=True)
     def estimate_cmd(
+        ctx: typer.Context,
         hardware: Annotated[str | None, Opt("--hardware", "-H", help="device name, e.g. a100-80gb")] = None,
         params: Annotated[str | None, Opt("--params", help="parameters, e.g. 7B")] = None,
         tokens: Annotated[str | None, Opt("--tokens", help="training tokens, e.g. 2T")] = None,
@@ -65,7 +71,12 @@ def register(app: typer.Typer) -> None:
         list_hardware: Annotated[bool, Opt("--list-hardware", help="list the hardware catalogue")] = False,
         as_json: Annotated[bool, Opt("--json", help="machine-readable output")] = False,
     ) -> None:
-        """Estimate energy and CO2 of training a model (planning or accounting), before renting a GPU."""
+        """Estimate energy and CO2 of training a model (planning or accounting), before renting a GPU.
+
+        `wattwise estimate serve --help`: energy per generated token of serving a model.
+        """
+        if ctx.invoked_subcommand:
+            return
         from wattwise import equivalents as eq
         from wattwise.estimate import compare, inference, training
 
@@ -219,9 +230,10 @@ def _print(console: Console, out: dict, est) -> None:
     dh = est.device_hours
     if est.flops:
         t.add_row("training FLOPs", f"{est.flops:.3g}", "")
+    flag = " (!)" if est.warnings else ""
     if est.mfu:
-        t.add_row("MFU", f"{est.mfu.central:g}", f"{est.mfu.low:g}-{est.mfu.high:g}")
-    t.add_row("device-hours", f"{dh.central:,.0f}", f"{dh.low:,.0f}-{dh.high:,.0f}")
+        t.add_row("MFU" + flag, f"{est.mfu.central:.3g}", f"{est.mfu.low:.3g}-{est.mfu.high:.3g}")
+    t.add_row("device-hours" + flag, f"{dh.central:,.0f}", f"{dh.low:,.0f}-{dh.high:,.0f}")
     if est.wall_days:
         t.add_row("wall-clock days", f"{est.wall_days:,.1f}", "")
     p = est.power.total
@@ -241,6 +253,8 @@ def _print(console: Console, out: dict, est) -> None:
     lo, hi = fp.range_kg
     t.add_row("total CO2e", _fmt_kg(fp.total_kg), f"{_fmt_kg(lo)}-{_fmt_kg(hi)}")
     console.print(t)
+    for w in est.warnings:
+        console.print(f"(!) {w}", highlight=False)
     if "inference" in out:
         inf = out["inference"]
         console.print(

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,13 +17,12 @@ from rich.table import Table
 
 from wattwise.accounting import phase_energy_j, run_footprint
 from wattwise.cli.common import StoreOpt, console, err, fmt_energy, fmt_mass, positive, store_from
-from wattwise.config import setting
+from wattwise.context import check_intensity, check_pue, resolve_context
 from wattwise.errors import WattwiseError
 from wattwise.export import codecarbon_rows, write_codecarbon_csv
 from wattwise.footprint import Footprint
 from wattwise.meter import Run
 from wattwise.store.records import MemberRow, RunRecord
-from wattwise.store.sql import SqlStore
 
 
 def _when(t: float | None) -> str:
@@ -43,8 +43,20 @@ def footprint_table(fp: Footprint, title: str = "Energy by component") -> Table:
         t.add_row(d.domain, fmt_energy(d.joules), f"{d.kwh / total:.0%}", d.method.value, d.source,
                   f"{d.uncertainty:.0%}")
     t.add_row("[bold]total (IT)[/]", f"[bold]{fmt_energy(fp.it_kwh * 3.6e6)}[/]", "100%",
-              f"{fp.measured_share:.0%} measured", "", f"{fp.uncertainty:.0%}")
+              fp.methods, f"scope: {fp.scope or 'not stated'}", f"{fp.uncertainty:.0%}")
     return t
+
+
+def _checked(intensity: float | None) -> float | None:
+    return None if intensity is None else check_intensity(intensity)
+
+
+def _checked_pue(pue: float | None) -> float | None:
+    return None if pue is None else check_pue(pue)
+
+
+def _unit(name: str) -> str:
+    return name[:-1] if name.endswith("s") else name
 
 
 def print_footprint(fp: Footprint) -> None:
@@ -52,13 +64,29 @@ def print_footprint(fp: Footprint) -> None:
     lo, hi = fp.range_kg
     i = fp.intensity
     console.print(f"CO2e: [bold]{fmt_mass(fp.total_kg)}[/] (range {fmt_mass(lo)} – {fmt_mass(hi)}) at "
-                  f"{i.g_per_kwh:.0f} gCO2e/kWh ({i.resolution}, {i.kind}, {i.source}); PUE {fp.pue:g} "
-                  f"({fp.pue_source})", highlight=False)
-    for name, value in sorted(fp.counters.items()):
-        per = fp.per(name)
-        if per:
-            console.print(f"per {name[:-1] if name.endswith('s') else name}: {fmt_energy(per)}  "
-                          f"({value:,.0f} {name}; {fmt_energy(per * 1000)} per 1,000)", highlight=False)
+                  f"{i.g_per_kwh:.1f} gCO2e/kWh ({i.resolution}, {i.kind}, {i.source}); PUE {fp.pue:g} "
+                  f"({fp.pue_source}); scope: {fp.scope or 'not stated'}", highlight=False)
+    for group, units in fp.per_unit().items():
+        sub = fp if group == "run" else fp.phases[group]
+        where = "" if group == "run" else f"{group}: "
+        for name, per in sorted(units.items()):
+            n = sub.counters[name]
+            console.print(f"{where}per {_unit(name)}: {fmt_energy(per)}  ({n:,.0f} {name}; "
+                          f"{fmt_energy(per * 1000)} per 1,000)", highlight=False)
+
+
+def phase_table(fp: Footprint) -> Table | None:
+    """Energy, CO2e and counted units per phase (each phase's own energy and units, never mixed)."""
+    if not fp.phases:
+        return None
+    pt = Table(title="Energy by phase")
+    for col in ("phase", "energy", "share", "CO2e", "units"):
+        pt.add_column(col, justify="left" if col in ("phase", "units") else "right")
+    total = sum(p.it_kwh for k, p in fp.phases.items() if "/" not in k) or fp.it_kwh or 1.0
+    for k, p in sorted(fp.phases.items()):
+        units = ", ".join(f"{v:,.0f} {c}" for c, v in sorted(p.counters.items()))
+        pt.add_row(k, fmt_energy(p.it_kwh * 3.6e6), f"{p.it_kwh / total:.0%}", fmt_mass(p.total_kg), units)
+    return pt
 
 
 def node_table(members: list[MemberRow], nodes: dict[str | None, float]) -> Table:
@@ -87,6 +115,7 @@ def register(app: typer.Typer) -> None:
                                             "cloud region); default WATTWISE_LOCATION or config."),
         intensity: float | None = typer.Option(None, "--intensity", help="Grid intensity in gCO2e/kWh "
                                                "(overrides the location's)."),
+        pue: float | None = typer.Option(None, "--pue", help="Data-centre PUE (overrides the location's)."),
         whole_machine: bool = typer.Option(False, "--whole-machine", help="Attribute all modelled CPU/RAM "
                                            "energy of the machine, not only the command's process tree."),
         within: str | None = typer.Option(None, "--within", help="Carbon-aware start: may start up to this much "
@@ -105,17 +134,17 @@ def register(app: typer.Typer) -> None:
         if not command:
             raise WattwiseError("no command to run", "put it after `--`, e.g. wattwise run -- python train.py")
         positive(interval, "--interval")
-        if intensity is not None and intensity < 0:
-            raise WattwiseError(f"--intensity must be >= 0 gCO2e/kWh, got {intensity}")
-        loc = location or setting("location")
+        if shutil.which(command[0]) is None:  # checked before anything is recorded: no run for a typo
+            raise WattwiseError(f"cannot start {command[0]!r}: command not found", "check the command name and PATH")
+        ctx = resolve_context(location, intensity, pue, whole_machine or None)
+        loc = ctx.location
         from wattwise.schedule.runner import wait_then_start
 
         sched = wait_then_start(loc, within=within, deadline=deadline, duration=duration, pause_above=pause_above,
                                 pause_dirtiest=pause_dirtiest, pause_mode=pause_mode)
         cmdline = shlex.join(command)
-        run = Run(name or cmdline[:80], interval=interval, store=store, location=loc, intensity=intensity,
-                  pids=None if whole_machine else [os.getpid()], command=cmdline,
-                  config={"attribution": "machine" if whole_machine else "process tree"})
+        run = Run(name or cmdline[:80], interval=interval, store=store, location=loc, intensity=ctx.intensity,
+                  pue=ctx.pue, whole_machine=ctx.whole_machine, command=cmdline)
         run.start()
         env = {**os.environ, "WATTWISE_RUN_ID": run.id or "", "WATTWISE_PARENT_RUN": "1"}
         try:
@@ -139,7 +168,7 @@ def register(app: typer.Typer) -> None:
         fp = sched.finish(run, status, exit_code) if sched else run.stop(status, exit_code)
         err.print(f"\nwattwise: run [bold]{run.id}[/] ({'ok' if code == 0 else f'exit {exit_code}'}) "
                   f"{_dur(run.elapsed_s)}, {fmt_energy(fp.it_kwh * 3.6e6)} IT energy "
-                  f"({fp.measured_share:.0%} measured), {fmt_mass(fp.total_kg)} CO2e; "
+                  f"({fp.scope}; {fp.methods}), {fmt_mass(fp.total_kg)} CO2e; "
                   f"details: wattwise show {run.id}", highlight=False)
         raise typer.Exit(exit_code)
 
@@ -148,10 +177,11 @@ def register(app: typer.Typer) -> None:
         limit: int = typer.Option(20, "--limit", help="How many runs to list (newest first)."),
         name: str | None = typer.Option(None, "--name", help="Only runs whose name contains this."),
         store: str | None = StoreOpt,
+        show_all: bool = typer.Option(False, "--all", help="Also the internal runs of reduce/compare-training."),
     ) -> None:
         """List recorded runs."""
         s = store_from(store)
-        recs = s.list_runs(limit=limit, name=name)
+        recs = s.list_runs(limit=limit, name=name, internal=show_all)
         if not recs:
             console.print(f"no runs in {s.location}")
             return
@@ -172,12 +202,13 @@ def register(app: typer.Typer) -> None:
         store: str | None = StoreOpt,
         location: str | None = typer.Option(None, "--location", "-l", help="Compute CO2 for this location."),
         intensity: float | None = typer.Option(None, "--intensity", help="Grid intensity in gCO2e/kWh."),
+        pue: float | None = typer.Option(None, "--pue", help="Data-centre PUE (overrides the run's)."),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
     ) -> None:
         """Energy of a run by component (measured/modelled), per phase and per counted unit."""
         s = store_from(store)
         rec = s.get_run(run_id)
-        fp = run_footprint(s, rec, location=location, intensity=intensity)
+        fp = run_footprint(s, rec, location=location, intensity=_checked(intensity), pue=_checked_pue(pue))
         phases = phase_energy_j(s.samples(rec.id))
         members = s.members(rec.id)
         nodes = s.energy_by_node(rec.id) if members else {}
@@ -199,15 +230,8 @@ def register(app: typer.Typer) -> None:
         print_footprint(fp)
         if members:
             console.print(node_table(members, nodes))
-        named = {k: v for k, v in phases.items() if k != "-"}
-        if named:
-            pt = Table(title="Energy by phase")
-            pt.add_column("phase")
-            pt.add_column("energy", justify="right")
-            pt.add_column("share", justify="right")
-            total = sum(v for k, v in phases.items() if "/" not in k) or 1.0
-            for k, v in sorted(phases.items()):
-                pt.add_row(k, fmt_energy(v), f"{v / total:.0%}")
+        pt = phase_table(fp)
+        if pt is not None:
             console.print(pt)
 
     @app.command("sensors")
@@ -234,13 +258,14 @@ def register(app: typer.Typer) -> None:
         store: str | None = StoreOpt,
         location: str | None = typer.Option(None, "--location", "-l"),
         intensity: float | None = typer.Option(None, "--intensity"),
+        pue: float | None = typer.Option(None, "--pue"),
     ) -> None:
         """Export a run as CodeCarbon-compatible emissions.csv rows or JSON."""
         if fmt not in ("codecarbon-csv", "json"):
             raise WattwiseError(f"unknown export format {fmt!r}", "use codecarbon-csv or json")
         s = store_from(store)
         rec = s.get_run(run_id)
-        fp = run_footprint(s, rec, location=location, intensity=intensity)
+        fp = run_footprint(s, rec, location=location, intensity=_checked(intensity), pue=_checked_pue(pue))
         if fmt == "json":
             text = json.dumps({"run": _run_dict(rec), "footprint": fp.to_dict(),
                                "phases_j": phase_energy_j(s.samples(rec.id))}, indent=2)

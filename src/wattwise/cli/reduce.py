@@ -248,6 +248,9 @@ def register(app: typer.Typer) -> None:
         ] = _D.threads,
         json_out: Annotated[Path | None, typer.Option("--json", help="write the profile JSON here")] = None,
         verbose: Annotated[bool, typer.Option(help="show other libraries' warnings")] = False,
+        estimate_on: Annotated[
+            str | None, typer.Option(help="also show the serving model's J/1k tokens on this device, e.g. h100-sxm")
+        ] = None,
     ) -> None:
         """Energy per 1,000 generated tokens against batch size, KV cache on/off and precision."""
         from wattwise.reduce.quiet import prepare_imports, quiet
@@ -262,10 +265,13 @@ def register(app: typer.Typer) -> None:
         precs = [p.strip() for p in precisions.split(",") if p.strip()]
         with quiet(verbose):
             rows = lm_profile.profile(model, sizes, precs, new_tokens=new_tokens, prompt_tokens=prompt_tokens,
-                                      threads=threads)
+                                      threads=threads, estimate_on=estimate_on)
         console = make_console()
         t = Table(title=f"energy per 1,000 generated tokens — {model}")
-        for col in ("precision", "batch", "KV cache", "tokens/s", "J/1k tokens", "× best", "method"):
+        cols = ["precision", "batch", "KV cache", "tokens/s", "J/1k tokens", "× best", "method"]
+        if estimate_on:
+            cols.append(f"modelled J/1k on {estimate_on}")
+        for col in cols:
             t.add_column(col, justify="right")
         best = min(r["energy_j_per_1k_tokens"] for r in rows)
         for r in rows:
@@ -277,6 +283,7 @@ def register(app: typer.Typer) -> None:
                 _fmt(r["energy_j_per_1k_tokens"], 2),
                 _fmt(r["energy_j_per_1k_tokens"] / best if best else None),
                 r["energy_method"],
+                *([_sig(r.get("modelled_j_per_1k_tokens"))] if estimate_on else []),
             )
         console.print(t)
         if json_out is not None:

@@ -190,7 +190,8 @@ def _print_result(result: dict) -> None:
     if fc and fc.get("at_step") is not None:
         console.print(
             f"forecast at step {fc['at_step']}/{fc['of_steps']}: {fc['forecast_kwh'] * 1000:.3g} Wh "
-            f"vs measured {fc['final_measured_kwh'] * 1000:.3g} Wh ({fc['error_fraction']:+.1%})",
+            f"vs final {fc['final_kwh'] * 1000:.3g} Wh ({fc.get('final_method', 'unknown')}; "
+            f"{fc['error_fraction']:+.1%})",
             highlight=False,
         )
 

@@ -1,4 +1,4 @@
-"""The planner's defaults (MFU per hardware family, power factors, PUE, embodied constants) with sources.
+"""The planner's defaults (power factors, PUE, embodied constants) with sources; MFU: ``estimate/mfu.py``.
 
 Data: ``wattwise/data/estimate/assumptions.json``.
 """
@@ -33,14 +33,6 @@ def data() -> dict:
 
 def _span(d: dict) -> Span:
     return Span(float(d["central"]), float(d["low"]), float(d["high"]), str(d["source"]))
-
-
-def mfu(family: str) -> Span:
-    """Default MFU for a hardware family (falls back to a generic 0.35 assumption)."""
-    table = data()["mfu"]
-    if family in table:
-        return _span(table[family])
-    return Span(0.35, 0.25, 0.45, f"assumption: no MFU default for family {family!r}")
 
 
 def training_power_factor() -> Span:

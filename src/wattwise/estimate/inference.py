@@ -1,7 +1,11 @@
 """Serving footprint over a model's life and when it overtakes training.
 
-Energy per 1,000 tokens = 1,000 x 2·N FLOPs / (peak x serving utilisation) x average power / 3.6e6 (IT kWh),
-or a measured J/token (e.g. ``Footprint.per("tokens")`` of a wattwise run). Facility energy x PUE.
+Energy per 1,000 (generated) tokens comes from, in order of precedence:
+- a measured J/token (e.g. ``Footprint.per("tokens")`` of a wattwise run);
+- a given FLOP utilisation or average power: 1,000 x 2·N FLOPs / (peak x utilisation) x power / 3.6e6;
+- otherwise the calibrated serving model of :mod:`wattwise.estimate.serving` (GPU + host share at its default
+  batch and request shape), as ``wattwise estimate serve`` uses it.
+Facility energy x PUE.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from wattwise.estimate import assumptions, flops
 from wattwise.estimate import location as where
 from wattwise.estimate.assumptions import Span
 from wattwise.estimate.units import parse_count, parse_fraction
-from wattwise.footprint import J_PER_KWH, Footprint, Intensity
+from wattwise.footprint import J_PER_KWH, Footprint, Intensity, carbon_kg
 from wattwise.hardware import Device, lookup
 
 
@@ -41,8 +45,10 @@ class InferenceEstimate:
 
     @property
     def operational_kg(self) -> Span:
-        e, g = self.facility_kwh, self.intensity.g_per_kwh / 1000
-        return Span(e.central * g, e.low * g, e.high * g, self.intensity.source)
+        k = self.tokens_per_day / 1000 * self.days  # IT kWh per kWh-per-1k-tokens
+        s, g = self.kwh_per_1k_tokens, self.intensity.g_per_kwh
+        return Span(carbon_kg(s.central * k, g, self.pue), carbon_kg(s.low * k, g, self.pue),
+                    carbon_kg(s.high * k, g, self.pue), self.intensity.source)
 
     def breakeven_days(self, training_facility_kwh: float) -> float | None:
         """Days of serving after which serving energy exceeds ``training_facility_kwh``."""
@@ -104,6 +110,13 @@ def estimate_inference(
         per_1k = Span.fixed(kwh, f"measured {measured_j_per_token:g} J/token")
         return InferenceEstimate(device.name, per_1k, tpd, nd, pue_v, inten, per_1k.source)
     act = None if active_params is None else parse_count(active_params, "active parameters")
+    if utilisation is None and device_power_w is None and device.mem_bw_gbs:
+        from wattwise.estimate import serving
+
+        jt = serving.j_per_output_token(params=n, hardware=device, active_params=act)
+        k = 1000 / J_PER_KWH
+        per_1k = Span(jt.central * k, jt.low * k, jt.high * k, jt.source)
+        return InferenceEstimate(device.name, per_1k, tpd, nd, pue_v, inten, per_1k.source)
     fpt = flops.inference_flops_per_token(n, act)
     util = (
         Span.fixed(parse_fraction(utilisation, "serving utilisation"), "given by the user")

@@ -7,8 +7,7 @@ intensity and default PUE; everything else goes through :func:`resolve`. Tests a
 
 from __future__ import annotations
 
-import math
-
+from wattwise.context import resolve_context
 from wattwise.errors import WattwiseError
 from wattwise.estimate import assumptions
 from wattwise.footprint import WORLD_AVERAGE, Intensity
@@ -34,22 +33,21 @@ def grid_lookup(location: str) -> tuple[Intensity, tuple[float, str] | None]:
 def resolve(
     location: str | None = None, intensity: float | Intensity | None = None, pue: float | None = None
 ) -> tuple[Intensity, float, str]:
-    """(Intensity, PUE, PUE source) from explicit values, else the grid lookup, else documented defaults."""
-    if pue is not None and (not math.isfinite(pue) or pue < 1.0):
-        raise WattwiseError(f"PUE must be a number >= 1.0, got {pue}", "e.g. --pue 1.1")
+    """(Intensity, PUE, PUE source) from :func:`wattwise.context.resolve_context` (argument > environment >
+    config file), then the grid lookup, then the planner's documented defaults."""
+    given = intensity if isinstance(intensity, Intensity) else None
+    ctx = resolve_context(location, None if given else intensity, pue)
     grid_pue: tuple[float, str] | None = None
-    if isinstance(intensity, Intensity):
-        inten = intensity
-    elif intensity is not None:
-        if not math.isfinite(intensity) or intensity < 0:
-            raise WattwiseError(f"carbon intensity must be >= 0 gCO2e/kWh, got {intensity}")
-        inten = Intensity(float(intensity), "given by the user", "user", location=location)
-    elif location:
-        inten, grid_pue = grid_lookup(location)
+    if given is not None:
+        inten = given
+    elif ctx.intensity is not None:
+        inten = Intensity(ctx.intensity, f"given by the user ({ctx.intensity_from})", "user", location=ctx.location)
+    elif ctx.location:
+        inten, grid_pue = grid_lookup(ctx.location)
     else:
         inten = WORLD_AVERAGE
-    if pue is not None:
-        return inten, float(pue), "given by the user"
+    if ctx.pue is not None:
+        return inten, ctx.pue, f"given by the user ({ctx.pue_from})"
     if grid_pue is not None:
         return inten, float(grid_pue[0]), str(grid_pue[1])
     value, source = assumptions.default_pue()

@@ -1,6 +1,6 @@
 """Training footprint before (planning) or after (accounting) the run.
 
-planning:   device-hours = FLOPs / (peak x MFU)
+planning:   device-hours = FLOPs / (peak x MFU), MFU from the fitted MFU model (estimate/mfu.py) unless given
 accounting: device-hours as published
 energy      = device-hours x average power per device (device + host share) x PUE
 CO2         = facility energy x intensity + embodied share (LLMCarbon-style)
@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from wattwise.errors import WattwiseError
 from wattwise.estimate import assumptions, embodied, flops
 from wattwise.estimate import location as where
+from wattwise.estimate import mfu as mfu_model
 from wattwise.estimate.assumptions import Span
 from wattwise.estimate.units import parse_count, parse_fraction
-from wattwise.footprint import DomainEnergy, Footprint, Intensity, Method
+from wattwise.footprint import DomainEnergy, Footprint, Intensity, Method, carbon_kg
 from wattwise.hardware import Device, lookup
 
 POWER_BASES = ("system", "tdp")
@@ -98,20 +99,29 @@ class TrainingEstimate:
     embodied: Span
     footprint: Footprint
     assumptions: list[str] = field(default_factory=list)
+    mfu_model: mfu_model.MfuEstimate | None = None
+
+    @property
+    def warnings(self) -> list[str]:
+        """Notes that belong beside the figures (estimate outside the fitted range of the MFU model)."""
+        return list(self.mfu_model.warnings) if self.mfu_model else []
 
     @property
     def wall_days(self) -> float | None:
         return self.device_hours.central / self.devices / 24 if self.devices else None
 
-    def facility_kwh(self) -> Span:
+    def it_kwh(self) -> Span:
         dh, p = self.device_hours, self.power.total
-        k = self.pue / 1000.0
-        return Span(dh.central * p.central * k, dh.low * p.low * k, dh.high * p.high * k, "")
+        return Span(dh.central * p.central / 1000.0, dh.low * p.low / 1000.0, dh.high * p.high / 1000.0, "")
+
+    def facility_kwh(self) -> Span:
+        e = self.it_kwh()
+        return Span(e.central * self.pue, e.low * self.pue, e.high * self.pue, "")
 
     def operational_kg(self) -> Span:
-        e = self.facility_kwh()
-        g = self.intensity.g_per_kwh / 1000.0
-        return Span(e.central * g, e.low * g, e.high * g, self.intensity.source)
+        e, g = self.it_kwh(), self.intensity.g_per_kwh
+        return Span(carbon_kg(e.central, g, self.pue), carbon_kg(e.low, g, self.pue), carbon_kg(e.high, g, self.pue),
+                    self.intensity.source)
 
     def to_dict(self) -> dict:
         e, op = self.facility_kwh(), self.operational_kg()
@@ -120,7 +130,9 @@ class TrainingEstimate:
             "hardware": self.device.name,
             "devices": self.devices,
             "flops": self.flops,
-            "mfu": None if self.mfu is None else vars(self.mfu),
+            "mfu": None
+            if self.mfu is None
+            else {**vars(self.mfu), "model": self.mfu_model.to_dict() if self.mfu_model else None},
             "device_hours": vars(self.device_hours),
             "wall_days": self.wall_days,
             "power_w_per_device": {
@@ -134,6 +146,7 @@ class TrainingEstimate:
             "embodied_kg": vars(self.embodied),
             "footprint": self.footprint.to_dict(),
             "assumptions": list(self.assumptions),
+            "warnings": self.warnings,
         }
 
 
@@ -177,6 +190,7 @@ def estimate_training(
     n_dev = _positive_int(devices, "number of devices")
     notes: list[str] = []
     mfu_span: Span | None = None
+    mfu_est: mfu_model.MfuEstimate | None = None
     total_flops: float | None = None
     if device_hours is not None:
         mode = "accounting"
@@ -186,9 +200,7 @@ def estimate_training(
             total_flops = flops.training_flops(
                 parse_count(params, "parameters"),
                 parse_count(tokens, "tokens"),
-                active_params=None
-                if active_params is None
-                else parse_count(active_params, "active parameters"),
+                active_params=None if active_params is None else parse_count(active_params, "active parameters"),
                 architecture=architecture,
                 n_layers=n_layers,
                 seq_len=seq_len,
@@ -205,6 +217,8 @@ def estimate_training(
         n = parse_count(params, "parameters")
         d = parse_count(tokens, "tokens")
         act = None if active_params is None else parse_count(active_params, "active parameters")
+        if seq_len is not None and seq_len <= 0:
+            raise WattwiseError(f"sequence length must be greater than zero, got {seq_len}")
         total_flops = flops.training_flops(
             n,
             d,
@@ -215,11 +229,20 @@ def estimate_training(
             d_model=d_model,
             flops_per_param_token=flops_per_param_token,
         )
+        peak_tflops = device.require_peak()
         if mfu is not None:
             mfu_span = Span.fixed(parse_fraction(mfu, "MFU"), "MFU given by the user")
         else:
-            mfu_span = assumptions.mfu(device.family)
-        peak = device.require_peak() * 1e12
+            mfu_est = mfu_model.predict(
+                active_params=flops.params_per_token(n, act, architecture),
+                peak_tflops=peak_tflops,
+                moe=bool(act and act < n),
+                hardware_family=device.family,
+                devices=n_dev,
+                seq_len=seq_len,
+            )
+            mfu_span = Span(mfu_est.central, mfu_est.low, mfu_est.high, mfu_est.source)
+        peak = peak_tflops * 1e12
         hours = Span(
             total_flops / (peak * mfu_span.central) / 3600,
             total_flops / (peak * mfu_span.high) / 3600,
@@ -232,9 +255,9 @@ def estimate_training(
             + (" (active parameters)" if act else "")
             + (" (encoder-decoder: N/2 per token)" if architecture == "encoder-decoder" else "")
         )
-        notes.append(
-            f"MFU {mfu_span.central:g} (range {mfu_span.low:g}-{mfu_span.high:g}): {mfu_span.source}"
-        )
+        notes.append(f"MFU {mfu_span.central:.3g} (range {mfu_span.low:.3g}-{mfu_span.high:.3g}): {mfu_span.source}")
+        if mfu_est:
+            notes.extend(mfu_est.warnings)
 
     power = power_model(device, power_basis, device_power_w, power_factor)
     inten, pue_v, pue_src = where.resolve(location, intensity, pue)
@@ -282,6 +305,7 @@ def estimate_training(
         Span(emb.central, emb.low, emb.high, emb.source),
         Footprint(energy=[]),
         notes,
+        mfu_est,
     )
     op = est.operational_kg()
     counters = {"device_hours": hours.central}

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from wattwise.errors import WattwiseError
-from wattwise.footprint import J_PER_KWH, WORLD_AVERAGE, DomainEnergy, Footprint, Intensity
+from wattwise.footprint import J_PER_KWH, WORLD_AVERAGE, DomainEnergy, Footprint, Intensity, carbon_kg
 from wattwise.grid import tables, traces
 from wattwise.grid.locations import Location, default_location, resolve_location
 from wattwise.grid.timeparse import parse_time
@@ -52,11 +52,14 @@ def annual_intensity(location: str | Location | None) -> Intensity:
     if loc is None:
         return WORLD_AVERAGE
     zones = tables.zones()
-    if loc.kind in ("zone", "cloud") and loc.zone in zones:
+    countries = tables.countries()
+    # a zone that is a whole country takes the country's figure, so FR, a zone FR and a cloud region in France
+    # all give one annual number (the most recent: Ember 2023); sub-national zones keep their own
+    whole_country = loc.zone == loc.country and loc.country in countries and countries[loc.country].lca is not None
+    if loc.kind in ("zone", "cloud") and loc.zone in zones and not whole_country:
         z = zones[loc.zone]
         where = f"zone {z.zone}" + (f" for {loc.code}" if loc.kind == "cloud" else "")
         return Intensity(z.lca, f"{z.source}; {where}", "annual", "lifecycle", "average", loc.code)
-    countries = tables.countries()
     if loc.country in countries and countries[loc.country].lca is not None:
         c = countries[loc.country]
         where = f"country {c.alpha2}" + (
@@ -167,13 +170,15 @@ def _intervals(energy_by_time: Iterable[Any]) -> list[tuple[float, float, float]
 
 
 def emissions_kg(
-    energy_by_time: Sequence[Any], location: str | Location | None, kind: str = "lifecycle"
+    energy_by_time: Sequence[Any], location: str | Location | None, kind: str = "lifecycle",
+    typical: bool = True,
 ) -> tuple[float, Intensity]:
     """kg CO2e of energy given as ``(t_start_epoch, t_end_epoch, kwh)`` intervals (or EnergyReading-like
     objects), hour by hour when the location's zone has an hourly trace, else at the annual figure.
 
     Returns (kg, Intensity) where the Intensity's ``g_per_kwh`` is the energy-weighted mean actually applied
     and its resolution is ``hourly``, ``typical-hourly`` (trace of another year) or ``annual``.
+    ``typical=False`` (a run's footprint): a trace of another year is not used; the annual figure is.
     """
     loc = _loc(location)
     spans = _intervals(energy_by_time)
@@ -181,20 +186,23 @@ def emissions_kg(
     tr = trace_for(loc)
     if tr is None:
         ann = annual_intensity(loc)
-        return total * ann.g_per_kwh / 1000.0, ann
+        return carbon_kg(total, ann.g_per_kwh), ann
     grams = 0.0
-    typical = False
+    typical_used = False
     for t0, t1, kwh in spans:
         g, typ = tr.integrate(t0, t1, kwh, kind)
         grams += g
-        typical |= typ
+        typical_used |= typ
     assert loc is not None
+    if typical_used and not typical:
+        ann = annual_intensity(loc)
+        return carbon_kg(total, ann.g_per_kwh), ann
     mean = grams / total if total > 0 else tr.mean(kind)
     label = f"{tr.source}, zone {tr.zone}, hour by hour"
-    if typical:
+    if typical_used:
         label += f"; typical profile: the {tr.year} trace stands in for the run's dates"
     return grams / 1000.0, Intensity(
-        mean, label, "typical-hourly" if typical else "hourly", kind, "average", loc.code
+        mean, label, "typical-hourly" if typical_used else "hourly", kind, "average", loc.code
     )
 
 
@@ -228,8 +236,8 @@ def footprint_for(
         loc = None
     inten = annual_intensity(loc)
     try:
-        if samples:
-            _, inten = emissions_kg(samples, loc)
+        if samples:  # hour by hour where the trace covers the run's hours, else the annual figure
+            _, inten = emissions_kg(samples, loc, typical=False)
         elif provider:
             inten = intensity(loc, None, provider)
     except WattwiseError as exc:

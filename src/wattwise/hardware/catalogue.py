@@ -34,6 +34,9 @@ class Device:
     embodied_source: str
     spec_source: str
     verified: str
+    mem_bw_gbs: float | None = None  # memory bandwidth, GB/s
+    fp8_tflops: float | None = None  # dense FP8 peak
+    serving_source: str = ""  # where memory bandwidth and FP8 come from
 
     @property
     def peak_tflops(self) -> float | None:
@@ -48,6 +51,19 @@ class Device:
                 "use accounting mode (--device-hours) instead of planning mode",
             )
         return peak
+
+    def peak_for(self, precision: str) -> float | None:
+        """Dense peak (TFLOPS/TOPS) of the matrix units a model in ``precision`` runs on; None if unsupported.
+
+        int4 is weight-only quantisation (weights dequantised to 16 bit), so it computes at the 16-bit peak.
+        """
+        return {
+            "bf16": self.bf16_tflops or self.fp16_tflops,
+            "fp16": self.fp16_tflops or self.bf16_tflops,
+            "fp8": self.fp8_tflops,
+            "int8": self.int8_tops,
+            "int4": self.peak_tflops,
+        }.get(precision)
 
     def require_tdp(self) -> float:
         if not self.tdp_w:
@@ -91,6 +107,9 @@ def all_devices() -> tuple[Device, ...]:
                     embodied_source=row["embodied_source"],
                     spec_source=row["spec_source"],
                     verified=row["verified"],
+                    mem_bw_gbs=_num(row.get("mem_bw_gbs") or ""),
+                    fp8_tflops=_num(row.get("fp8_tflops") or ""),
+                    serving_source=row.get("serving_source") or "",
                 )
             )
     return tuple(out)

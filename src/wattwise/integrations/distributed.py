@@ -202,6 +202,7 @@ class DistributedRun(Run):
         self._node_lock: NodeLock | None = None
         self.owner = False
         kwargs.setdefault("node", node_id(env))
+        kwargs.setdefault("whole_machine", True)  # the node's owner reads the node-level sensors for all ranks
         super().__init__(name, **kwargs)
         self._user_sensors = self._sensors_arg
         self.rank = self.dist.rank
@@ -251,10 +252,8 @@ class DistributedRun(Run):
             self._release()
 
     def _clone(self, name: str) -> Run:
-        return DistributedRun(name, dist_env=self.dist, environ=self._environ, lock_dir=self._lock_dir,
-                              interval=self.interval, store=self._store_arg, location=self.location,
-                              intensity=self.intensity, node=self.node, command=self.command, config=self.config,
-                              quiet=self.quiet)
+        return DistributedRun(dist_env=self.dist, environ=self._environ, lock_dir=self._lock_dir,
+                              **self._clone_kwargs(name))
 
 
 def track_distributed(name: str = "run", **kwargs: Any) -> DistributedRun:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from wattwise.accounting import footprint_from_samples
+from wattwise.accounting import run_footprint
 from wattwise.errors import WattwiseError
 from wattwise.footprint import Footprint
 from wattwise.store.records import CounterRow, RunRecord, SampleRow
@@ -83,11 +83,7 @@ class StoreCollector:
                 for d, _h, j, t0, t1 in hourly]
         counters = [CounterRow(rec.id, 0.0, n, float(v)) for n, v in
                     s._rows("SELECT name, SUM(value) FROM counters WHERE run_id = ? GROUP BY name", (rec.id,))]
-        try:
-            fp = footprint_from_samples(rows, counters, rec.duration_s, rec.location,
-                                        rec.config.get("intensity_g_per_kwh"))
-        except WattwiseError:  # e.g. an unknown location: fall back to the world average rather than fail
-            fp = footprint_from_samples(rows, counters, rec.duration_s, None, None)
+        fp = run_footprint(s, rec, samples=rows, counters=counters)  # a bad stored location: noted, not raised
         power = {d: ((j / (t1 - t0)) if t1 > t0 else 0.0, m) for d, j, t0, t1, m, _s, _u in last}
         if rec.status != "running":
             self._cache[rec.id] = (fp, power)

@@ -69,7 +69,8 @@ def measure_energy(fn: Callable[[], Any], name: str = "reduce") -> EnergyResult:
     track = _tracker()
     c0, t0 = _cpu_seconds(), time.perf_counter()
     if track is not None:
-        with track(name, interval=0.5, pids=[os.getpid()]) as run:  # this process's share of the machine
+        with track(name, interval=0.5, pids=[os.getpid()], internal=True,
+                   parent=os.environ.get("WATTWISE_RUN_ID")) as run:  # this process's share of the machine
             value = fn()
         seconds, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
         fp = run.footprint()

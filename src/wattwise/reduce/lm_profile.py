@@ -45,12 +45,23 @@ def profile(
     new_tokens: int = 32,
     prompt_tokens: int = 16,
     threads: int | None = 1,
+    estimate_on: str | None = None,
 ) -> list[dict]:
     """One row per (precision, batch, KV cache): tokens/s and energy per 1,000 generated tokens, with every
-    thread pool sized to ``threads`` (:func:`wattwise.reduce.threads.configure`; 0 or None: every CPU)."""
+    thread pool sized to ``threads`` (:func:`wattwise.reduce.threads.configure`; 0 or None: every CPU).
+
+    ``estimate_on`` (a catalogue device): each KV-cache row also gets the serving model's figure for this
+    model's size, batch, prompt and output length on that device (``modelled_j_per_1k_tokens``, GPU energy,
+    the model ``wattwise estimate serve`` uses), so measured and modelled sit side by side.
+    """
     from wattwise.reduce import threads as pools
 
     pools.resolve(threads)  # a bad value fails before the model loads
+    device = None
+    if estimate_on is not None:
+        from wattwise.hardware import lookup
+
+        device = lookup(estimate_on)
     lm = model if isinstance(model, LoadedModel) else load(model, "causal-lm")
     if lm.kind != "causal-lm":
         raise WattwiseError(f"{lm.name} is not a causal LM", "lm-profile needs a model that generates text")
@@ -96,4 +107,24 @@ def profile(
                         "threads": report.threads,
                     }
                 )
+                if device is not None:
+                    rows[-1].update(_modelled(m, device, prec, b, prompt_tokens, new_tokens, kv))
     return rows
+
+
+def _modelled(model: Any, device: Any, precision: str, batch: int, prompt: int, new: int, kv: bool) -> dict:
+    """The serving model's GPU J per 1,000 output tokens (KV cache on only; the model assumes one)."""
+    from wattwise.estimate.serving import PRECISION_BYTES, estimate_serving
+
+    if not kv or precision not in PRECISION_BYTES:
+        return {"modelled_j_per_1k_tokens": None}
+    n = float(sum(p.numel() for p in model.parameters()))
+    est = estimate_serving(params=n, hardware=device, batch=batch, input_tokens=prompt, output_tokens=new,
+                           precision=precision, intensity=0.0, pue=1.0)  # fmt: skip
+    g = est.points[0].gpu_j_per_output_token
+    return {
+        "modelled_j_per_1k_tokens": g.central * 1000,
+        "modelled_range_j_per_1k_tokens": [g.low * 1000, g.high * 1000],
+        "modelled_on": device.name,
+        "modelled_method": est.method,
+    }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from wattwise.accounting import footprint_from_samples, phase_energy_j
+from wattwise.accounting import phase_energy_j, run_footprint
 from wattwise.errors import WattwiseError
 from wattwise.footprint import Footprint
 from wattwise.store.records import CounterRow, PhaseRow, RunRecord, SampleRow
@@ -48,16 +48,10 @@ def load_run(store: SqlStore, run_id: str, location: str | None = None, intensit
     samples = store.samples(rec.id)
     if not samples and not allow_empty:
         raise empty_run_error(rec)
-    g = intensity if intensity is not None else rec.config.get("intensity_g_per_kwh")
     counters = store.counters(rec.id)
-    duration = rec.duration_s if rec.status != "running" else max(time.time() - rec.started_at, 0.0)
-    loc = location or rec.location
-    try:
-        fp = footprint_from_samples(samples, counters, duration, loc, g)
-    except ImportError:  # a location but no grid package: say so, use the world average
-        fp = footprint_from_samples(samples, counters, duration, None, g)
-        fp.notes.append(f"location {loc!r} given but grid data (wattwise.grid) are not installed: "
-                        "world-average intensity used")
+    fp = run_footprint(store, rec, location=location, intensity=intensity, samples=samples, counters=counters)
+    if rec.status == "running":
+        fp.duration_s = max(time.time() - rec.started_at, 0.0)
     return RunView(rec, samples, store.phases(rec.id), counters, fp, phase_energy_j(samples))
 
 

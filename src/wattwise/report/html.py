@@ -170,7 +170,8 @@ def _equivalents(view: RunView) -> str:
 
 def _whatifs(view: RunView, rows: list[WhatIf]) -> str:
     base = view.fp.total_kg
-    out = [("as measured", fmt_mass(base), "", _e(f"{view.fp.intensity.g_per_kwh:.0f} gCO2e/kWh"))]
+    out = [(_e(f"this run ({view.fp.methods})"), fmt_mass(base), "",
+            _e(f"{view.fp.intensity.g_per_kwh:.0f} gCO2e/kWh"))]
     for w in rows:
         ch = w.change(base)
         out.append((_e(w.label), fmt_mass(w.co2e_kg) if w.co2e_kg is not None else "not available",

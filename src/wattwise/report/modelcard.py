@@ -53,7 +53,8 @@ def markdown_section(view: RunView, meta: dict[str, Any]) -> str:
         f"({fp.intensity.source})",
         f"- Energy: {fp.measured_share:.0%} measured by hardware counters, {1 - fp.measured_share:.0%} modelled "
         f"(±{fp.uncertainty:.0%})",
-        f"- Measured with [wattwise](https://pypi.org/project/wattwise/) {__version__}, run `{view.rec.id}`",
+        f"- {'Measured' if fp.measured_share >= 1 else 'Estimated'} with [wattwise](https://pypi.org/project/wattwise/)"
+        f" {__version__} (energy {fp.methods}; scope: {fp.scope or 'not stated'}), run `{view.rec.id}`",
         END,
     ])
 

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from wattwise.errors import WattwiseError
+from wattwise.footprint import carbon_kg
 from wattwise.report.data import RunView
 
 
@@ -69,7 +70,7 @@ def cleanest_region(view: RunView, regions: list[str]) -> WhatIf:
         return WhatIf(label, None, f"not available: grid data not installed for {', '.join(missing)} "
                                    "(give NAME=g/kWh)")
     name, g, source = min(found, key=lambda t: t[1])
-    kg = fp.facility_kwh * g / 1000.0 + fp.embodied_kg
+    kg = carbon_kg(fp.it_kwh, g, fp.pue) + fp.embodied_kg
     return WhatIf(f"{label}: {name}", kg, f"{g:.0f} gCO2e/kWh ({source}); same energy, "
                                          f"{len(found)} region(s) compared")
 
@@ -133,7 +134,7 @@ def best_window(view: RunView, within_h: float = 24.0) -> WhatIf:
         detail = (f"start {when} (within {within_h:g} h): {mean:.0f} vs {base:.0f} gCO2e/kWh at the actual "
                   f"start ({how})")
     else:
-        kg = fp.facility_kwh * mean / 1000.0 + fp.embodied_kg
+        kg = carbon_kg(fp.it_kwh, mean, fp.pue) + fp.embodied_kg
         detail = f"start {when} (within {within_h:g} h): {mean:.0f} gCO2e/kWh ({how})"
     return WhatIf(label, kg, detail)
 

@@ -3,10 +3,12 @@ trade-offs the user supplies (latency, price per hour)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from wattwise.errors import WattwiseError
+from wattwise.footprint import carbon_kg
+from wattwise.grid.pue import default_pue
 from wattwise.schedule.forecast import DEFAULT_METHOD, Forecast, NoHourlyData, Place, resolve
 from wattwise.schedule.timeutil import parse_duration, parse_instant
 from wattwise.schedule.window import Window, best_window
@@ -25,6 +27,11 @@ class Candidate:
     hours: float = 0.0
     kwh: float | None = None
     pareto: bool = True
+    pue: float = 1.0  # the location's data-centre overhead (grid.pue.default_pue), applied like everywhere
+
+    @property
+    def g_per_it_kwh(self) -> float:
+        return self.g_per_kwh * self.pue
 
     @property
     def cost(self) -> float | None:
@@ -32,11 +39,11 @@ class Candidate:
 
     @property
     def co2_kg(self) -> float | None:
-        return None if self.kwh is None else self.kwh * self.g_per_kwh / 1000.0
+        return None if self.kwh is None else carbon_kg(self.kwh, self.g_per_kwh, self.pue)
 
     def to_dict(self) -> dict:
         return {"location": self.place.code, "zone": self.place.zone, "name": self.place.label,
-                "g_per_kwh": round(self.g_per_kwh, 2), "source": self.label,
+                "g_per_kwh": round(self.g_per_kwh, 2), "pue": self.pue, "source": self.label,
                 "start": self.window.start.isoformat() if self.window else None,
                 "latency_ms": self.latency_ms, "price_per_h": self.price_per_h, "cost": self.cost,
                 "co2_kg": self.co2_kg, "pareto": self.pareto}
@@ -88,17 +95,16 @@ def best_location(candidates: list[str], duration: timedelta | float | str,
         except NoHourlyData:
             (g, label), win = _flat(place, t0), None
         out.append(Candidate(place, g, label, win, latency_ms.get(c), price_per_h.get(c), d.total_seconds() / 3600,
-                             kwh))
-    out.sort(key=lambda k: (k.g_per_kwh, k.place.code))
+                             kwh, pue=default_pue(place.code)[0]))
+    out.sort(key=lambda k: (k.g_per_it_kwh, k.place.code))
 
     def figures(k: Candidate) -> tuple[float, ...]:
-        return (k.g_per_kwh, *(v for v in (k.latency_ms, k.price_per_h) if v is not None))
+        return (k.g_per_it_kwh, *(v for v in (k.latency_ms, k.price_per_h) if v is not None))
 
     marked = []
     for k in out:
         fk = figures(k)
         dominated = any(len(figures(o)) == len(fk) and all(a <= b for a, b in zip(figures(o), fk, strict=True))
                         and figures(o) != fk for o in out if o is not k)
-        marked.append(Candidate(k.place, k.g_per_kwh, k.label, k.window, k.latency_ms, k.price_per_h, k.hours, k.kwh,
-                                not dominated))
+        marked.append(replace(k, pareto=not dominated))
     return marked

@@ -246,12 +246,18 @@ class SqlStore:
                 pass
         return rec
 
-    def list_runs(self, limit: int | None = None, name: str | None = None) -> list[RunRecord]:
-        sql = f"SELECT {RUN_COLUMNS} FROM runs"
-        params: list[Any] = []
+    def list_runs(self, limit: int | None = None, name: str | None = None,
+                  internal: bool = True) -> list[RunRecord]:
+        """Runs, newest first; ``internal=False`` leaves out the internal runs of ``reduce``/``compare-training``
+        (children of the user's run, tagged ``internal`` in their config)."""
+        where, params = [], []
         if name:
-            sql += " WHERE name LIKE ?"
+            where.append("name LIKE ?")
             params.append(f"%{name}%")
+        if not internal:  # config is stored as json.dumps(sort_keys=True)
+            where.append("(config IS NULL OR config NOT LIKE ?)")
+            params.append('%"internal": true%')
+        sql = f"SELECT {RUN_COLUMNS} FROM runs" + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY started_at DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
@@ -260,7 +266,7 @@ class SqlStore:
     def get_run(self, run_id: str) -> RunRecord:
         """A run by its id or a unique prefix of it (the last run for ``last``)."""
         if run_id in ("last", "latest"):
-            runs = self.list_runs(limit=1)
+            runs = self.list_runs(limit=1, internal=False)
             if not runs:
                 raise NotFoundError("the store has no runs yet", f"store: {self.location}")
             return runs[0]

@@ -47,6 +47,8 @@ class EnergyBudget:
     limit_g: float | None = None
     intensity_g_per_kwh: float = WORLD_AVERAGE_G_PER_KWH
     pue: float = 1.0
+    #: gCO2e per IT kWh, asked each time (a monitor passes its run footprint's intensity x PUE); wins when set
+    carbon_factor: Callable[[], float] | None = None
     warn_at: float = 0.8
     action: str = "stop"
     on_warn: Callable[[BudgetEvent], None] | None = None
@@ -56,6 +58,10 @@ class EnergyBudget:
     _baseline: float = 0.0
     _warned: bool = False
     _hit: bool = False
+
+    def g_per_it_kwh(self) -> float:
+        """gCO2e per kWh of IT energy: the factor given, else intensity x PUE."""
+        return self.carbon_factor() if self.carbon_factor is not None else self.intensity_g_per_kwh * self.pue
 
     def __post_init__(self) -> None:
         if self.limit_kwh is None and self.limit_g is None:
@@ -79,7 +85,7 @@ class EnergyBudget:
         if self.limit_kwh is not None:
             limits.append(self.limit_kwh * J_PER_KWH)
         if self.limit_g is not None:
-            g_per_j = self.intensity_g_per_kwh * self.pue / J_PER_KWH
+            g_per_j = self.g_per_it_kwh() / J_PER_KWH
             limits.append(self.limit_g / g_per_j if g_per_j > 0 else float("inf"))
         return min(limits)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from wattwise.errors import WattwiseError
@@ -64,11 +65,17 @@ class RunForecaster:
     warmup_steps: int | None = None
     intensity_g_per_kwh: float = WORLD_AVERAGE_G_PER_KWH
     pue: float = 1.0
+    #: gCO2e per IT kWh, asked each time (a monitor passes its run footprint's intensity x PUE); wins when set
+    carbon_factor: Callable[[], float] | None = None
     z: float = 1.96
     blocks: int = 10
     observations: list[_Obs] = field(default_factory=list)
     forecasts: list[Forecast] = field(default_factory=list)
     keep_history: bool = True
+
+    def g_per_it_kwh(self) -> float:
+        """gCO2e per kWh of IT energy: the factor given, else intensity x PUE."""
+        return self.carbon_factor() if self.carbon_factor is not None else self.intensity_g_per_kwh * self.pue
 
     def __post_init__(self) -> None:
         if self.total_steps < 1:
@@ -111,7 +118,7 @@ class RunForecaster:
         t_tot = last.seconds + remaining * t_mean
         e_half = self.z * math.sqrt(remaining * e_step_sd**2 + (remaining * e_se) ** 2)
         t_half = self.z * math.sqrt(remaining * t_step_sd**2 + (remaining * t_se) ** 2)
-        g_per_j = self.intensity_g_per_kwh * self.pue / J_PER_KWH
+        g_per_j = self.g_per_it_kwh() / J_PER_KWH
         e_lo, e_hi = max(e_tot - e_half, last.energy_j), e_tot + e_half
         return Forecast(
             at_step=last.step,

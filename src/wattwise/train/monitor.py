@@ -23,9 +23,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from wattwise.config import setting
-from wattwise.estimate.location import resolve
-from wattwise.footprint import J_PER_KWH, Intensity
+from wattwise.accounting import footprint_from_samples
+from wattwise.context import resolve_context
+from wattwise.footprint import J_PER_KWH, Footprint, Intensity
 from wattwise.meter import track
 from wattwise.train.budget import BudgetEvent, EnergyBudget
 from wattwise.train.early_stopping import EnergyAwareEarlyStopping
@@ -33,6 +33,8 @@ from wattwise.train.forecast import Forecast, RunForecaster
 
 #: Oldest energy figure (s) the monitor accepts; a fresher one costs a synchronous sample (a few ms).
 FRESH_S = 0.25
+#: Shortest time between two forecast observations after the warm-up (keeps a fast loop's cost flat).
+OBSERVE_S = 0.01
 
 
 class TrainingMonitor:
@@ -54,7 +56,7 @@ class TrainingMonitor:
         forecast_warmup: int | None = None,
         intensity: Intensity | float | None = None,
         location: str | None = None,
-        pue: float = 1.0,
+        pue: float | None = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.name = name
@@ -63,11 +65,17 @@ class TrainingMonitor:
         self.run: Any = None
         self._ctx: Any = None
         self.total_steps = total_steps
-        # budgets, forecast and model card: the intensity given, else the grid's for the location (argument, the
-        # given run's, or WATTWISE_LOCATION), else the world average; an unknown location is an error with a hint
-        self.location = location or getattr(run, "location", None) or setting("location")
-        self.intensity = resolve(self.location, intensity)[0]
-        self.pue = pue
+        # budgets, forecast and model card convert energy exactly as the run's footprint does (one context:
+        # argument > the given run's > environment > config file > default); an unknown location fails here
+        given_ctx = getattr(run, "context", None)
+        if isinstance(intensity, Intensity):
+            intensity = intensity.g_per_kwh
+        self.context = resolve_context(
+            location or getattr(run, "location", None) or (given_ctx.location if given_ctx else None),
+            intensity if intensity is not None else (given_ctx.intensity if given_ctx else None),
+            pue if pue is not None else (given_ctx.pue if given_ctx else None))
+        self.location = self.context.location
+        self._factor: tuple[float, float] | None = None  # (sample time, gCO2e per IT kWh)
         self.clock = clock
         self.steps = 0
         self.tokens = 0
@@ -82,7 +90,6 @@ class TrainingMonitor:
         self.early_stopping: EnergyAwareEarlyStopping | None = None
         self._forecast_warmup = forecast_warmup
         self.forecaster: RunForecaster | None = None
-        self._observed_sample: float | None = None
         self._e0 = 0.0
         self._t0 = 0.0
         self._started = False
@@ -98,15 +105,13 @@ class TrainingMonitor:
         if self._run_given is not None:
             self.run = self._run_given
         elif self._energy_fn is None:
-            self._ctx = track(self.name, location=self.location)
+            c = self.context
+            self._ctx = track(self.name, location=c.location, intensity=c.intensity, pue=c.pue)
             self.run = self._ctx.__enter__()
         self._e0 = self._raw_energy()
         self._t0 = self.clock()
-        g = self.intensity.g_per_kwh
         if self._budget_args["limit_kwh"] is not None or self._budget_args["limit_g"] is not None:
-            self.budget = EnergyBudget(
-                self.energy_j, intensity_g_per_kwh=g, pue=self.pue, **self._budget_args
-            )
+            self.budget = EnergyBudget(self.energy_j, carbon_factor=self.g_per_it_kwh, **self._budget_args)
         if isinstance(self._es_arg, EnergyAwareEarlyStopping):
             self.early_stopping = self._es_arg
         elif isinstance(self._es_arg, dict):
@@ -115,7 +120,7 @@ class TrainingMonitor:
             self.early_stopping.planned_j = self.planned_energy_j
         if self.total_steps:
             self.forecaster = RunForecaster(
-                self.total_steps, warmup_steps=self._forecast_warmup, intensity_g_per_kwh=g, pue=self.pue
+                self.total_steps, warmup_steps=self._forecast_warmup, carbon_factor=self.g_per_it_kwh
             )
             self.forecaster.observe(0, 0.0, 0.0)
         self._started = True
@@ -145,7 +150,9 @@ class TrainingMonitor:
             return float(self._energy_fn())
         if self.run is None:
             return 0.0
-        try:  # a wattwise Run: ask for a figure at most FRESH_S old, so per-step policies see current energy
+        if hasattr(self.run, "energy_now_j"):  # a wattwise Run: interpolated to now, never waits
+            return float(self.run.energy_now_j())
+        try:  # a figure at most FRESH_S old, so per-step policies see current energy
             return float(self.run.energy_j(max_age=FRESH_S))
         except TypeError:  # any other object with energy_j()
             return float(self.run.energy_j())
@@ -157,9 +164,32 @@ class TrainingMonitor:
     def seconds(self) -> float:
         return self.clock() - self._t0
 
+    def _footprint_now(self) -> Footprint:
+        if self.run is not None and hasattr(self.run, "footprint"):
+            return self.run.footprint()
+        c = self.context
+        return footprint_from_samples([], location=c.location, g_per_kwh=c.intensity, pue=c.pue, scope=c.scope)
+
+    def g_per_it_kwh(self) -> float:
+        """gCO2e per kWh of IT energy (intensity x PUE) as the run's footprint applies it, per new sample."""
+        at = float(getattr(self.run, "last_sample_at", 0.0) or 0.0)
+        if self._factor is None or self._factor[0] != at:
+            fp = self._footprint_now()
+            self._factor = (at, fp.intensity.g_per_kwh * fp.pue)
+        return self._factor[1]
+
+    @property
+    def intensity(self) -> Intensity:
+        """The intensity the run's footprint applies (its source names the data actually used)."""
+        return self._footprint_now().intensity
+
+    @property
+    def pue(self) -> float:
+        return self._footprint_now().pue
+
     def co2_g(self, energy_j: float | None = None) -> float:
         e = self.energy_j() if energy_j is None else energy_j
-        return e / J_PER_KWH * self.pue * self.intensity.g_per_kwh
+        return e / J_PER_KWH * self.g_per_it_kwh()
 
     def planned_energy_j(self) -> float | None:
         """The forecast energy of the planned run (all ``total_steps``), if known yet."""
@@ -186,11 +216,10 @@ class TrainingMonitor:
         if self.run is not None and hasattr(self.run, "step"):
             self.run.step(**counters)
         if self.forecaster is not None and self.steps <= self.forecaster.total_steps:
-            energy = self.energy_j()
-            sampled = getattr(self.run, "last_sample_at", None)
-            if sampled is None or sampled != self._observed_sample:  # only a new sample tells the forecaster more
-                self._observed_sample = sampled
-                self.forecaster.observe(self.steps, energy, self.seconds())
+            now = self.seconds()
+            fc = self.forecaster
+            if len(fc.observations) < (fc.warmup_steps or 0) + 4 or now - fc.observations[-1].seconds >= OBSERVE_S:
+                self.forecaster.observe(self.steps, self.energy_j(), now)
         if self.budget is not None and self.budget.check(self.steps):
             self._stop(self.budget.events[-1].message)
             return True

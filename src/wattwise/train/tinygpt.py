@@ -530,7 +530,7 @@ def demo_workload(run: Any, seconds: float, *, config: TinyGPTConfig | None = No
         run.add(tokens=st.eval_batches * st.eval_batch_size * model.config.block_size)
     return (
         f"tiny GPT ({model.num_params() / 1e6:.2f} M params) on Tiny Shakespeare, {res.steps_done} steps "
-        f"({res.tokens:,} tokens) in {res.seconds:.0f} s, validation loss {val:.2f}"
+        f"({res.tokens:,} training tokens) in {res.seconds:.0f} s, validation loss {val:.2f}"
     )
 
 

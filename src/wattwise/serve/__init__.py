@@ -1,0 +1,1 @@
+"""Load tests of live LLM endpoints, metered: ``wattwise serve-bench``."""
