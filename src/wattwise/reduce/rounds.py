@@ -122,7 +122,7 @@ def interleave(
             except Exception as exc:
                 rec.error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
                 continue
-            rec.joules.append(max(e.joules - tare, 0.0))
+            rec.joules.append(max(e.joules - tare, 0.5 * e.joules))  # the tare never takes more than half
             rec.seconds.append(sum(times) / 1000)  # the pass itself, without the meter's start and stop
             rec.cpu_seconds.append(e.cpu_seconds)
             rec.units.append(sum(work.sizes[i] for i in idx))
