@@ -79,7 +79,7 @@ def _writer(url: str, name: str, interval: float, domains: int, duration: float,
 
 
 def _step(url: str, writers: int, rate: float, domains: int, duration: float, tag: str) -> dict[str, Any]:
-    from wattwise.store.sql import open_store
+    from wattwise.store.connect import open_store
 
     ctx = mp.get_context("fork")
     interval = domains * writers / rate
@@ -148,7 +148,7 @@ def sweep(url: str, writers: int, start: float, domains: int, duration: float, k
 
 def kill_check(url: str, domains: int, interval: float = 0.1, before_kill: float = 2.0) -> dict[str, Any]:
     """SIGKILL a writer mid-run: its samples up to its last interval survive, in whole intervals."""
-    from wattwise.store.sql import open_store
+    from wattwise.store.connect import open_store
 
     ctx = mp.get_context("fork")
     go, out = ctx.Event(), ctx.Queue()

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import psutil
 
+from wattwise.store.connect import open_store
 from wattwise.store.records import CounterRow, RunRecord, SampleRow
-from wattwise.store.sql import SqlStore, open_store
+from wattwise.store.sql import SqlStore
 
 CPU_SOURCE = "cpu-tdp-model (test CPU, 100 W TDP)"
 

@@ -29,7 +29,7 @@ from wattwise.integrations.distributed import (
     shared_run_id,
 )
 from wattwise.sensors.base import Availability, Counter, Sensor
-from wattwise.store.sql import open_store
+from wattwise.store.connect import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER = Path(__file__).with_name("dist_worker.py")
@@ -190,8 +190,8 @@ def test_torchrun_one_node_two_ranks(tmp_path: Path) -> None:
     members = s.members(rec.id)
     assert [(m.rank, m.owner, m.status) for m in members] == [(0, True, "finished"), (1, False, "finished")]
     samples = s.samples(rec.id)
-    # the machine-wide CPU and RAM models were read once, by local rank 0
-    assert {(x.domain, x.rank) for x in samples} == {("cpu", 0), ("ram", 0)}
+    # the machine-wide CPU, RAM and platform models were read once, by local rank 0
+    assert {(x.domain, x.rank) for x in samples} == {("cpu", 0), ("ram", 0), ("platform", 0)}
     total = s.energy_totals([rec.id])[rec.id]
     assert s.energy_by_node(rec.id) == {"nodeA": pytest.approx(total)}
     assert sum(c.value for c in s.counters(rec.id) if c.name == "steps") == 10  # 5 steps x 2 ranks
@@ -219,7 +219,8 @@ def test_torchrun_two_nodes_simulated(tmp_path: Path) -> None:
         ("node0", 0, True), ("node0", 1, False), ("node1", 2, True), ("node1", 3, False)]
     samples = s.samples(rec.id)
     assert {(x.domain, x.node, x.rank) for x in samples} == {
-        ("cpu", "node0", 0), ("ram", "node0", 0), ("cpu", "node1", 2), ("ram", "node1", 2)}
+        ("cpu", "node0", 0), ("ram", "node0", 0), ("platform", "node0", 0),
+        ("cpu", "node1", 2), ("ram", "node1", 2), ("platform", "node1", 2)}
     # nothing counted twice: per interval and node, one sample of each domain
     per_slot = Tally((x.domain, x.node, x.t_start) for x in samples)
     assert max(per_slot.values()) == 1

@@ -172,18 +172,7 @@ def test_bad_input_one_line_error(run, args, needle):
     assert "Traceback" not in err + out
 
 
-def test_location_without_grid_module(run, monkeypatch):
-    from wattwise.errors import WattwiseError
-    from wattwise.estimate import location as where
-
-    def no_grid(loc):
-        raise WattwiseError(
-            f"cannot look up location {loc!r}: this wattwise has no grid data",
-            "pass the carbon intensity with --intensity G_PER_KWH (and --pue)",
-        )
-
-    monkeypatch.setattr(where, "grid_lookup", no_grid)
-    rc, _, err = run(
-        "--params", "7B", "--tokens", "2T", "--hardware", "a100-80gb", "--location", "gcp:us-central1"
-    )
-    assert rc != 0 and "--intensity" in err
+def test_unknown_location_is_one_error(run):
+    rc, out, err = run("--params", "7B", "--tokens", "2T", "--hardware", "a100-80gb", "--location", "nowhere-land")
+    assert rc != 0 and "error: unknown location 'nowhere-land'" in err and "hint:" in err
+    assert "Traceback" not in err + out

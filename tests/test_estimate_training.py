@@ -164,24 +164,6 @@ def test_planning_refuses_cpu_without_peak():
         estimate_training(params="1B", tokens="1B", hardware="epyc-9654", intensity=100, pue=1.1)
 
 
-def test_location_without_grid_module_says_pass_intensity(monkeypatch):
-    import builtins
-
-    real_import = builtins.__import__
-
-    def fake_import(name, *a, **k):
-        if name == "wattwise" and a and a[2] and "grid" in a[2]:
-            raise ImportError("no grid")
-        if name.startswith("wattwise.grid"):
-            raise ImportError("no grid")
-        return real_import(name, *a, **k)
-
-    monkeypatch.setattr(builtins, "__import__", fake_import)
-    with pytest.raises(WattwiseError) as exc:
-        where.grid_lookup("gcp:us-central1")
-    assert "--intensity" in (exc.value.hint or "")
-
-
 def test_location_uses_grid_lookup_when_available(monkeypatch):
     monkeypatch.setattr(
         where, "grid_lookup", lambda loc: (Intensity(123.0, "fake grid", location=loc), (1.09, "fake pue"))

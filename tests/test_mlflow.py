@@ -61,3 +61,18 @@ def test_cli_report_mlflow(tmp_path, mlflow, monkeypatch, capsys):
     assert rc == 0
     target = capsys.readouterr().out.split("to MLflow run ")[1].split()[0]
     assert mlflow.tracking.MlflowClient().get_run(target).data.tags["wattwise.run_id"] == rid
+
+
+def test_file_store_refusal_is_a_clear_error(tmp_path, mlflow, monkeypatch, capsys):
+    """Without MLFLOW_ALLOW_FILE_STORE, MLflow 3 refuses a file: store: one error line with the fix, not 'a bug'."""
+    from wattwise.cli.app import main
+
+    s = new_store(tmp_path)
+    make_run(s)
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE")
+    monkeypatch.delenv("MLFLOW_RUN_ID", raising=False)
+    rc = main(["report", "last", "--store", str(tmp_path / "runs.sqlite"), "-o", str(tmp_path / "r.html"),
+               "--mlflow"])
+    err = capsys.readouterr().err
+    assert rc != 0 and "MLFLOW_ALLOW_FILE_STORE" in err and "bug in wattwise" not in err
+    assert "hint:" in err and "Traceback" not in err

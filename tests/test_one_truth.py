@@ -44,7 +44,7 @@ def figures_everywhere(run_id: str) -> dict[str, dict[str, float | str]]:
     from wattwise.integrations.mlflow import metrics_of
     from wattwise.report.data import load_run
     from wattwise.report.sci import parse_unit, sci
-    from wattwise.store.sql import open_store
+    from wattwise.store.connect import open_store
 
     out: dict[str, dict[str, float | str]] = {}
     show = json.loads(cli("show", run_id, "--json").stdout)["footprint"]
@@ -60,7 +60,7 @@ def figures_everywhere(run_id: str) -> dict[str, dict[str, float | str]]:
                              "g": sum(float(r["emissions"]) for r in rows) * 1000, "pue": float(rows[0]["pue"])}
     card = cli("modelcard", run_id).stdout
     emissions = next(line.split(":", 1)[1] for line in card.splitlines() if line.strip().startswith("emissions:"))
-    out["model card"] = {"g": float(emissions)}
+    out["model card"] = {"g": float(emissions.strip().strip("'\""))}  # a plain-decimal string when small
     store = open_store(None)
     view = load_run(store, run_id)
     fp = view.fp
@@ -126,7 +126,7 @@ def test_cli_run_agrees_everywhere(case: str) -> None:
 def test_track_with_phases_agrees_with_stored_run() -> None:
     import wattwise
     from wattwise.accounting import run_footprint
-    from wattwise.store.sql import open_store
+    from wattwise.store.connect import open_store
 
     with wattwise.track("phases", interval=0.05, location="gcp:europe-west1") as run:
         with run.phase("train"):
@@ -154,7 +154,7 @@ def test_track_with_phases_agrees_with_stored_run() -> None:
 
 def test_training_monitor_budget_uses_the_reported_intensity() -> None:
     from wattwise.accounting import run_footprint
-    from wattwise.store.sql import open_store
+    from wattwise.store.connect import open_store
     from wattwise.train.monitor import TrainingMonitor
 
     with TrainingMonitor("budgeted", location="DE", budget_g=1e6, total_steps=40) as mon:
@@ -186,7 +186,7 @@ def test_fast_loop_sees_energy_change_every_step() -> None:
 
 def test_internal_runs_never_become_last(tmp_path: Path) -> None:
     import wattwise
-    from wattwise.store.sql import open_store
+    from wattwise.store.connect import open_store
 
     with wattwise.track("mine", interval=0.05):
         sum(range(100_000))

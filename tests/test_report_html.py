@@ -44,13 +44,44 @@ def test_sci_formula_and_units():
     assert s.r == pytest.approx(1000)
     assert s.value_g == pytest.approx((3.0 * 300 + 100) / 1000)
     assert sci(fp, parse_unit("training run", fp.counters)).value_g == pytest.approx(1000.0)
-    per_inf = sci(fp, parse_unit("1000 inferences", fp.counters))  # counted as samples
-    assert per_inf.unit.counter == "samples" and per_inf.value_g == pytest.approx(1000.0 / 0.5)
+    with pytest.raises(WattwiseError, match="counted no 'inferences'"):  # R never from another counter
+        parse_unit("1000 inferences", fp.counters)
+    per_sample = sci(fp, parse_unit("1000 samples", fp.counters))
+    assert per_sample.unit.counter == "samples" and per_sample.value_g == pytest.approx(1000.0 / 0.5)
+    assert "network" in per_sample.boundary
     assert sci(fp, parse_unit("per token", fp.counters)).value_g == pytest.approx(1000.0 / 1e6)
     with pytest.raises(WattwiseError, match="counted no 'images'"):
         parse_unit("images", fp.counters)
     with pytest.raises(WattwiseError, match="cannot read"):
         parse_unit("??", fp.counters)
+
+
+def test_sci_m_from_the_embodied_model():
+    """M = TE x TS x RS: a CPU-only host from its packages and DRAM, GPUs from the catalogue (+ host share)."""
+    from wattwise.estimate import assumptions
+    from wattwise.estimate.embodied import HOURS_PER_YEAR
+    from wattwise.report.sci import run_embodied
+    from wattwise.store.records import RunRecord
+
+    host = {"cpu_model": "AMD EPYC 9654", "cpu_sockets": 2, "ram_total_gb": 512.0, "gpu_count": 0}
+    rec = RunRecord("r", "t", "finished", 0.0, 3600.0, config={"host_info": host})
+    fp = Footprint([DomainEnergy("cpu", 1.0, Method.MEASURED, "rapl", 0.05)], Intensity(300.0, "test"),
+                   duration_s=3600.0, counters={"tokens": 1e6})
+    kg, source = run_embodied(rec, fp)
+    life_h = assumptions.embodied()["lifetime_years"] * HOURS_PER_YEAR
+    assert kg == pytest.approx((2 * 1.47 + 512 * 0.4) / life_h) and "CPU-only" in source
+    s = sci(fp, parse_unit("training run", fp.counters), (kg, source))
+    assert s.m_g == pytest.approx(kg * 1000) and s.value_g == pytest.approx(300.0 + kg * 1000)
+    gpu_host = {**host, "gpu_count": 8, "gpu_model": "NVIDIA H100 80GB HBM3"}
+    rec = RunRecord("g", "t", "finished", 0.0, 3600.0, config={"host_info": gpu_host})  # the name NVML gives
+    fp_gpu = Footprint([DomainEnergy(f"gpu:{i}", 1.0, Method.MEASURED, "nvml", 0.05) for i in range(2)],
+                       duration_s=3600.0)
+    kg_gpu, src = run_embodied(rec, fp_gpu)
+    assert kg_gpu > 0 and "2 GPU(s)" in src and "h100" in src.lower()  # the 2 GPUs metered, not the host's 8
+    from wattwise.report.sci import catalogue_device
+
+    assert catalogue_device("NVIDIA A100-SXM4-80GB").name == "a100-80gb" and catalogue_device("Potato 9") is None
+    assert run_embodied(RunRecord("o", "t", "finished", 0.0, 10.0), fp)[0] == 0.0  # no host recorded
 
 
 def test_comparison_and_compressed_whatif(tmp_path):
@@ -112,3 +143,23 @@ def test_missing_plotly_is_a_clear_error(tmp_path, monkeypatch):
     with pytest.raises(WattwiseError, match="plotly") as exc:
         write_report(s, rid, tmp_path / "r.html")
     assert "wattwise[report]" in (exc.value.hint or "")
+
+
+def test_power_series_has_no_artefacts_at_phase_edges_or_start():
+    """A constant 4 W with zero-length and 1 ms samples cut at phase edges: a flat line, energy kept."""
+    from wattwise.report.plots import power_series
+    from wattwise.store.records import SampleRow
+
+    rows, t = [], 100.0
+    for k in range(60):
+        rows.append(SampleRow("r", t, t + 1.0, "ram", 4.0, "modelled", "ram-model", 0.5, "train"))
+        t += 1.0
+        if k % 10 == 9:  # a phase edge: a zero-length sample and a 1 ms one with 2 ms worth of energy (jitter)
+            rows.append(SampleRow("r", t, t, "ram", 0.0, "modelled", "ram-model", 0.5, "eval"))
+            rows.append(SampleRow("r", t, t + 0.001, "ram", 0.008, "modelled", "ram-model", 0.5, "eval"))
+            t += 0.001
+    xs, ys = power_series(rows, 100.0)["ram"]
+    assert min(ys) > 3.9 and max(ys) < 4.1  # no dip to 0 W, no spike
+    assert xs[0] < 1.0 and ys[0] == pytest.approx(4.0, rel=0.01)  # starts at the first sample's power
+    widths = (xs[-1] - xs[0]) / (len(xs) - 1)
+    assert sum(ys) * widths == pytest.approx(sum(r.joules for r in rows), rel=0.03)

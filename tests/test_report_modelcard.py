@@ -92,3 +92,39 @@ def test_cli_modelcard(tmp_path, capsys):
     live = make_run(s, "live", status="running")
     assert main(["modelcard", live, *store]) != 0
     assert "still running" in capsys.readouterr().err
+
+
+def test_emissions_read_right_by_the_hubs_filter(tmp_path):
+    """huggingface_hub's own emissions filter over a card we wrote and loaded with ModelCard.load."""
+    hub = pytest.importorskip("huggingface_hub")
+    from huggingface_hub.utils.endpoint_helpers import _is_emission_within_threshold
+
+    from wattwise.report.modelcard import plain_grams
+
+    for grams in (3.7e-05, 4e-07, 0.0123, 12.5, 1234.0):
+        meta = {"emissions": plain_grams(grams), "source": "t", "training_type": "fine-tuning",
+                "geographical_location": "FR", "hardware_used": "1 x CPU"}
+        card = tmp_path / f"README-{grams}.md"
+        update_card(card, meta, "section")
+        loaded = hub.ModelCard.load(card)
+
+        class Info:
+            card_data = loaded.data
+
+        assert _is_emission_within_threshold(Info(), grams * 0.99, grams * 1.01), grams
+        assert not _is_emission_within_threshold(Info(), grams * 1.5, grams * 3), grams
+
+
+def test_hardware_used_from_the_stored_host_and_interrupted_runs(tmp_path):
+    from wattwise.store.records import RunRecord
+
+    s = new_store(tmp_path)
+    rid = make_run(s, intensity=100.0)
+    view = load_run(s, rid)
+    view.rec.config["host_info"] = {"cpu_model": "AMD EPYC 9654", "cpu_sockets": 2, "gpu_count": 8,
+                                    "gpu_model": "NVIDIA H100 80GB HBM3"}
+    assert co2_metadata(view)["hardware_used"] == "8 x NVIDIA H100 80GB HBM3, 2 x AMD EPYC 9654 (CPU)"
+    view.rec = RunRecord(**{**view.rec.__dict__, "status": "interrupted"})
+    with pytest.raises(WattwiseError, match="interrupted"):
+        co2_metadata(view)
+    assert "partial figures" in co2_metadata(view, allow_incomplete=True)["source"]

@@ -23,6 +23,7 @@ TABLE = {"FR": 50.0, "DE": 400.0, "NO": 30.0}
 def _plug(monkeypatch, name: str, module: types.ModuleType) -> None:
     monkeypatch.setitem(sys.modules, f"wattwise.{name}", module)
     monkeypatch.setattr(wattwise, name, module, raising=False)
+    monkeypatch.setattr(f"wattwise.report.whatif.{name}", module)
 
 
 @pytest.fixture()
@@ -45,7 +46,7 @@ def fake_grid(monkeypatch):
     sched = types.ModuleType("wattwise.schedule")
     sched.best_window = lambda loc, duration, earliest, deadline, now=None: SimpleNamespace(
         start=datetime.datetime(2026, 11, 24, 2, 0), mean_g_per_kwh=TABLE[loc] * 0.2, now_g_per_kwh=TABLE[loc] * 0.8,
-        label="fake forecast")
+        forecast=SimpleNamespace(label="fake forecast"))
     _plug(monkeypatch, "schedule", sched)
 
 
@@ -61,6 +62,8 @@ def test_rows_with_grid_and_schedule(tmp_path, fake_grid):
     assert region.label.endswith("NO")
     with pytest.raises(WattwiseError, match="--compare-region 'XX'"):
         whatif_rows(view, ["XX"])
+    region, *_ = whatif_rows(view, ["FR=40"])  # explicit intensities need no grid data
+    assert region.co2e_kg == pytest.approx(view.fp.facility_kwh * 40 / 1000)
 
 
 def test_equivalents_have_sources_and_right_scale():

@@ -116,7 +116,7 @@ def test_run_within_waits_runs_and_records(capsys, monkeypatch, tmp_path):
     assert rc == 0
     err = capsys.readouterr().err
     assert "best start in US-CAL-CISO" in err and "ran under" in err
-    from wattwise.store.sql import open_store
+    from wattwise.store.connect import open_store
 
     rec = open_store(store).get_run("last")
     info = rec.config["schedule"]

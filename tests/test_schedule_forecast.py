@@ -120,7 +120,6 @@ def test_trace_forecast_labels():
 
 
 def test_auto_falls_back_offline_and_live_errors_clearly(monkeypatch):
-    monkeypatch.delattr(grid, "forecast", raising=False)
     f = make_forecast("FR", "2023-02-01T00:00Z", 12, "auto")
     assert f.method == OFFLINE_DEFAULT == "adaptive" and "chosen hourly" in f.label
     with pytest.raises(WattwiseError, match="no live forecast provider"):
@@ -128,15 +127,26 @@ def test_auto_falls_back_offline_and_live_errors_clearly(monkeypatch):
 
 
 def test_live_provider_adapter(monkeypatch):
+    from datetime import datetime, timezone
+
+    import wattwise.grid.providers as providers
+    from wattwise.grid.providers import LivePoint
+
     calls = []
 
-    def fake_forecast(location, start, end):
-        calls.append((location, start, end))
-        return [(start + 1800 * i, 100.0 + i) for i in range(0, 2 * int((end - start) // 3600))]
+    class HalfHourly:  # like the UK API: one value per half hour
+        name = "halfhourly"
 
-    monkeypatch.setattr(grid, "forecast", fake_forecast, raising=False)
+        def forecast(self, location):
+            calls.append(location.code)
+            t0 = 1_700_000_000 - 1_700_000_000 % 3600
+            return [LivePoint(datetime.fromtimestamp(t0 + 1800 * i, tz=timezone.utc), 100.0 + i, "lifecycle",
+                              "average", "Half API") for i in range(12)]
+
+    monkeypatch.setenv("WATTWISE_GRID_PROVIDER", "halfhourly")
+    monkeypatch.setattr(providers, "get_provider", lambda name: HalfHourly())
     f = make_forecast("FR", 1_700_000_000, 6, "auto")
-    assert f.method == "live" and calls[0][0] == "FR"
+    assert f.method == "live" and calls == ["FR"]
     assert len(f.values) == 6 and f.values[:2] == (100.0, 102.0)  # half-hourly points: the hour's first value
 
 
@@ -172,7 +182,6 @@ class FakeProvider:
 def test_configured_provider_forecast_and_fallback(monkeypatch):
     import wattwise.grid.providers as providers
 
-    monkeypatch.delattr(grid, "forecast", raising=False)
     monkeypatch.setenv("WATTWISE_GRID_PROVIDER", "fakeprov")
     monkeypatch.setattr(providers, "get_provider", lambda name: FakeProvider())
     f = make_forecast("DE", 1_700_000_000, 12, "auto")

@@ -18,7 +18,7 @@ from tests import openai_test_server
 from wattwise.cli import app as cli_app
 from wattwise.errors import WattwiseError
 from wattwise.serve import loadgen
-from wattwise.store.sql import open_store
+from wattwise.store.connect import open_store
 
 
 @pytest.fixture()

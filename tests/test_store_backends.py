@@ -10,9 +10,10 @@ import pytest
 
 from tests.pg_server import pg_url  # noqa: F401 - fixtures
 from wattwise.errors import WattwiseError
+from wattwise.store.connect import open_store
 from wattwise.store.records import CounterRow, MemberRow, RunRecord, SampleRow
 from wattwise.store.schema import MIGRATIONS, SCHEMA_VERSION
-from wattwise.store.sql import SQLITE, open_store
+from wattwise.store.sql import SQLITE
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

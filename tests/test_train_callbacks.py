@@ -23,7 +23,7 @@ class Clock:
         return self.j
 
 
-def _trainer(tmp_path, callback, max_steps: int = 8):
+def _trainer(tmp_path, callback, max_steps: int = 8, report_to: list[str] | None = None):
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel, Trainer, TrainingArguments
 
@@ -49,7 +49,7 @@ def _trainer(tmp_path, callback, max_steps: int = 8):
         eval_strategy="steps",
         eval_steps=2,
         per_device_eval_batch_size=16,
-        report_to=[],
+        report_to=report_to or [],
         save_strategy="no",
         use_cpu=True,
         disable_tqdm=True,
@@ -71,17 +71,77 @@ def test_hf_callback_logs_energy_and_writes_model_card(tmp_path) -> None:
     tr = _trainer(tmp_path, cb)
     tr.train()
     logged = [h for h in tr.state.log_history if "loss" in h]
-    assert logged and all("energy_kwh" in h and "co2_g" in h for h in logged)
-    assert any("forecast_energy_kwh" in h for h in logged)
+    assert logged and all("wattwise/energy_kwh" in h and "wattwise/co2_g" in h for h in logged)
+    assert any("wattwise/forecast_energy_kwh" in h for h in logged)
+    assert not any(k.startswith("wattwise/") for h in tr.state.log_history if "eval_loss" in h for k in h)
     card = cb.co2_eq_emissions
     assert card is not None
     assert set(card) == {"emissions", "source", "training_type", "geographical_location", "hardware_used"}
     assert card["training_type"] == "pre-training" and card["geographical_location"] == "FR"
     # grams = kWh x 50 g/kWh
-    assert card["emissions"] == pytest.approx(cb.monitor.energy_j() / J_PER_KWH * 50, rel=0.2)
+    assert float(card["emissions"]) == pytest.approx(cb.monitor.energy_j() / J_PER_KWH * 50, rel=0.2)
     written = json.loads((tmp_path / "co2_eq_emissions.json").read_text())
     assert written["co2_eq_emissions"]["hardware_used"] == "test CPU"
     assert cb.monitor.steps == 8 and cb.monitor.tokens == 8 * 64
+
+
+@pytest.mark.slow
+def test_hf_trainer_card_and_integrations_get_energy(tmp_path, monkeypatch) -> None:
+    """A real Trainer with four evaluations either side of the forecast warm-up and report_to MLflow and
+    TensorBoard: create_model_card() works, the card loads with huggingface_hub and lists no energy as an
+    evaluation result, and MLflow's file store and TensorBoard's event files hold our energy metrics."""
+    mlflow = pytest.importorskip("mlflow")
+    pytest.importorskip("tensorboard")
+    hub = pytest.importorskip("huggingface_hub")
+    from wattwise.train.callbacks import WattwiseCallback
+
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", (tmp_path / "mlruns").as_uri())
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "wattwise-test")
+    monkeypatch.setenv("WATTWISE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("TENSORBOARD_LOGGING_DIR", str(tmp_path / "tb"))
+    cb = WattwiseCallback(energy_j=Clock(), intensity=50.0, forecast_warmup=3)
+    tr = _trainer(tmp_path, cb, max_steps=8, report_to=["mlflow", "tensorboard"])
+    assert tr.callback_handler.callbacks[0] is cb  # moved ahead of the report_to integrations
+    tr.train()
+    assert sum("eval_loss" in h for h in tr.state.log_history) == 4
+    tr.create_model_card(model_name="tiny")
+    card = hub.ModelCard.load(tmp_path / "README.md")
+    text = card.content
+    assert "Energy" not in text and "Co2" not in text and "Validation Loss" in text
+    # MLflow (file store): the metric history holds our fields
+    client = mlflow.tracking.MlflowClient()
+    exp = client.get_experiment_by_name("wattwise-test")
+    (run,) = client.search_runs([exp.experiment_id])
+    hist = client.get_metric_history(run.info.run_id, "wattwise/energy_kwh")
+    assert len(hist) >= 3 and all(m.value > 0 for m in hist)
+    assert client.get_metric_history(run.info.run_id, "wattwise/co2_g")
+    # TensorBoard event files
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    (events,) = {p.parent for p in (tmp_path / "tb").rglob("events.out.tfevents.*")}
+    acc = EventAccumulator(str(events))
+    acc.Reload()
+    tags = acc.Tags()["scalars"]
+    assert any(t.endswith("wattwise/energy_kwh") for t in tags) and any(t.endswith("wattwise/co2_g") for t in tags)
+
+
+def test_hf_card_source_and_figures_are_the_footprints(tmp_path) -> None:
+    """A metered run at a location: the card's emissions and source, and the summary file, are the run's
+    footprint (the intensity actually used), not the monitor's planning intensity."""
+    from wattwise.train.callbacks import WattwiseCallback
+
+    cb = WattwiseCallback(location="DE")
+    tr = _trainer(tmp_path, cb, max_steps=4)
+    tr.train()
+    fp = cb.monitor.footprint
+    assert fp is not None and fp.it_kwh > 0
+    card = cb.co2_eq_emissions
+    assert float(card["emissions"]) == pytest.approx(fp.total_kg * 1000, rel=1e-2)
+    assert fp.intensity.source in card["source"] and card["geographical_location"] == "DE"
+    written = json.loads((tmp_path / "co2_eq_emissions.json").read_text())
+    assert written["summary"]["co2_g"] == pytest.approx(float(card["emissions"]), rel=1e-2)
+    assert " x " in card["hardware_used"] and "(CPU)" in card["hardware_used"]
 
 
 def test_hf_callback_budget_saves_and_stops(tmp_path) -> None:

@@ -25,7 +25,7 @@ def test_train_tinygpt_tiny(tmp_path, capsys) -> None:
     assert "val loss" in capsys.readouterr().out
     # the summary's figures are the stored run's (one truth): same intensity, same CO2 as `show`
     from wattwise.accounting import run_footprint
-    from wattwise.store.sql import open_store
+    from wattwise.store.connect import open_store
 
     store = open_store(None)
     rec = store.get_run("last")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from wattwise.footprint import J_PER_KWH, WORLD_AVERAGE, DomainEnergy, Footprint, Intensity, Method
+from wattwise.sensors.base import SHADOW_CPU, is_shadow
 from wattwise.store.records import CounterRow, RunRecord, SampleRow
 
 
@@ -25,10 +26,26 @@ def domain_totals(samples: Iterable[SampleRow]) -> list[DomainEnergy]:
     ]
 
 
+def model_vs_counter(samples: Iterable[SampleRow]) -> str | None:
+    """A note comparing the modelled CPU (shadow ``model:cpu``) with the RAPL ``cpu:N`` counters, if both ran."""
+    model = counter = 0.0
+    for s in samples:
+        if s.domain == SHADOW_CPU:
+            model += s.joules
+        elif s.domain.startswith("cpu:") and s.method == Method.MEASURED.value:
+            counter += s.joules
+    if model <= 0 or counter <= 0:
+        return None
+    return (f"CPU model vs RAPL counter: modelled {model:.0f} J, measured {counter:.0f} J "
+            f"(model / counter = {model / counter:.2f}); the model is not counted in the totals")
+
+
 def phase_energy_j(samples: Iterable[SampleRow]) -> dict[str, float]:
     """Joules per phase path (samples outside any phase under ``-``); a parent phase includes its children."""
     out: dict[str, float] = defaultdict(float)
     for s in samples:
+        if is_shadow(s.domain):
+            continue
         if not s.phase:
             out["-"] += s.joules
             continue
@@ -84,9 +101,13 @@ def footprint_from_samples(
     note (for user-typed input). ``with_phases`` adds a footprint per phase path (same arithmetic, its own
     samples and counters) in ``fp.phases``.
     """
+    note = model_vs_counter(samples)
+    samples = [s for s in samples if not is_shadow(s.domain)]  # comparison-only domains never enter totals
     counters = list(counters)
     fp = _footprint(samples, counters, duration_s, location, g_per_kwh, pue, strict)
     fp.scope = scope
+    if note:
+        fp.notes.append(note)
     if with_phases:
         paths = sorted({p for s in samples for p in _prefixes(s.phase)} | {p for c in counters for p in
                                                                            _prefixes(c.phase)})
@@ -154,11 +175,13 @@ def run_footprint(store: RunSource, rec: RunRecord, *, location: str | None = No
     run's rows when the caller has them already (or has them aggregated per hour and phase, as the exporter
     does); otherwise they are read from ``store``.
     """
+    from wattwise import validate
     from wattwise.context import stored_context
 
     ctx = stored_context(rec.config, rec.location)
-    g = intensity if intensity is not None else ctx.intensity
-    p = pue if pue is not None else ctx.pue
+    # given values are checked; stored ones are read defensively (a NaN stored before validation is ignored)
+    g = validate.intensity(intensity) if intensity is not None else validate.finite_or_none(ctx.intensity)
+    p = validate.pue(pue) if pue is not None else validate.finite_or_none(ctx.pue)
     rows = store.samples(rec.id) if samples is None else samples
     counts = store.counters(rec.id) if counters is None else counters
     return footprint_from_samples(rows, counts, rec.duration_s,

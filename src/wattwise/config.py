@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import tempfile
 from pathlib import Path
 
 from platformdirs import user_cache_dir, user_config_dir, user_data_dir
@@ -43,12 +45,62 @@ def load_config() -> dict:
 
 
 def save_config(cfg: dict) -> Path:
+    """Write the config file atomically, always mode 0600 (it may hold tokens): a private temporary file in
+    the same folder, then a rename over the old one."""
     path = config_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(cfg, indent=2, sort_keys=True))
-    tmp.replace(path)
+    text = json.dumps(cfg, indent=2, sort_keys=True).encode()
+    fd, tmp = tempfile.mkstemp(prefix=".config.", suffix=".tmp", dir=path.parent)  # created 0600
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     return path
+
+
+#: Environment settings checked at start-up: a malformed value is an error, never silently ignored.
+ENV_CHECKS = {"WATTWISE_PUE": "pue", "WATTWISE_CLOUD_DETECT": "cloud_detect", "WATTWISE_UKGRID_REGION": "ukgrid_region"}
+BOOL_WORDS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
+
+
+def check_value(key: str, value: str) -> str:
+    """The normalised value of a numeric/boolean setting, or a WattwiseError naming what is wrong."""
+    from wattwise import validate
+    from wattwise.errors import WattwiseError
+
+    if key == "pue":
+        return f"{validate.number(value, 'PUE', validate.PUE):g}"
+    if key == "cloud_detect":
+        v = value.strip().lower()
+        if v not in BOOL_WORDS:
+            raise WattwiseError(f"cloud_detect must be true or false, got {value!r}", "use true or false")
+        return "true" if BOOL_WORDS[v] else "false"
+    if key == "ukgrid_region":
+        region = validate.number(value, "ukgrid_region", validate.Quantity("", 1, 17, integer=True,
+                                                                           hint="a UK region id, 1-17"))
+        return str(int(region))
+    return value
+
+
+def check_environment() -> None:
+    """Refuse malformed WATTWISE_* settings in the environment (``WATTWISE_PUE=abc`` is an error)."""
+    from wattwise.errors import WattwiseError
+
+    for env, key in ENV_CHECKS.items():
+        value = os.environ.get(env)
+        if value:
+            try:
+                check_value(key, value)
+            except WattwiseError as exc:
+                raise WattwiseError(f"{env}: {exc.message}", f"fix or unset {env}" + (
+                    f"; {exc.hint}" if exc.hint else "")) from None
 
 
 def setting(key: str, env: str | None = None) -> str | None:

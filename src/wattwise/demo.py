@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     console.print(f"see it again: wattwise show {run.id} --store {store}")
     from wattwise.report import write_report
 
+    assert run.id is not None  # set when the run started
     path = write_report(store, run.id, Path(args.report))
     console.print(f"report: {Path(path).resolve()}")
     return 0

@@ -131,11 +131,15 @@ class Footprint:
 
     @property
     def uncertainty(self) -> float:
-        """Relative uncertainty of the IT energy (errors added in quadrature, weighted by energy)."""
+        """Relative uncertainty of the IT energy, weighted by energy: modelled domains come from one node model
+        (their errors move together) and add linearly; that sum and the independent counters' errors add in
+        quadrature."""
         total = self.it_kwh
         if total <= 0:
             return 0.0
-        return math.sqrt(sum((d.kwh * d.uncertainty) ** 2 for d in self.energy)) / total
+        modelled = sum(d.kwh * d.uncertainty for d in self.energy if d.method is Method.MODELLED)
+        measured = sum((d.kwh * d.uncertainty) ** 2 for d in self.energy if d.method is Method.MEASURED)
+        return math.sqrt(modelled**2 + measured) / total
 
     @property
     def operational_kg(self) -> float:

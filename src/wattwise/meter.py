@@ -2,13 +2,16 @@
 
 ``with wattwise.track("finetune") as run:`` opens the store, picks the sensors, writes a run row and starts
 a daemon thread that reads every sensor each ``interval`` seconds and commits the energy of that interval to
-the store at once (a killed process loses at most one interval). ``run.phase("eval")`` splits energy by
+the store at once (a killed process loses at most one interval). Writes go through
+:class:`~wattwise.store.writer.StoreWriter`: queued, never blocking the tracked code, journaled when the store
+cannot take them, and never raising store errors into it. ``run.phase("eval")`` splits energy by
 named phase; ``run.add(tokens=...)`` / ``run.step()`` count work so reports give energy per token or step.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import os
 import sys
 import threading
@@ -21,14 +24,17 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
+from wattwise import validate
 from wattwise.accounting import footprint_from_samples
 from wattwise.context import Context, resolve_context
 from wattwise.errors import WattwiseError
 from wattwise.footprint import Footprint
-from wattwise.sensors.base import Counter, Sensor
+from wattwise.hostinfo import UsageProbe, host_info
+from wattwise.sensors.base import Counter, Sensor, is_shadow
 from wattwise.sensors.discover import Selection, choose_sensors
 from wattwise.store.records import CounterRow, RunRecord, SampleRow
-from wattwise.store.sql import SqlStore, open_store
+from wattwise.store.sql import SqlStore
+from wattwise.store.writer import StoreWriter
 
 F = TypeVar("F", bound=Callable[..., Any])
 #: Longest sampling interval accepted (a day): longer ones overflow the sampler's timer.
@@ -37,6 +43,15 @@ MAX_INTERVAL_S = 86400.0
 MIN_RATE_WINDOW_S = 0.05
 #: When the sampler takes its first sample (then every ``interval``).
 FIRST_SAMPLE_S = 0.1
+
+
+def check_interval(value: Any, what: str = "sampling interval") -> float:
+    """A sampling interval in seconds: a finite number in (0, MAX_INTERVAL_S], else a clear error."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+            or not 0 < value <= MAX_INTERVAL_S:
+        raise WattwiseError(f"{what} must be > 0 and at most {MAX_INTERVAL_S:g} seconds, got {value!r}",
+                            "use for example 1.0 (seconds)")
+    return float(value)
 
 
 def new_run_id() -> str:
@@ -81,9 +96,7 @@ class Run:
     """
 
     def __init__(self, name: str = "run", interval: float = 1.0, **options: Any) -> None:
-        if not isinstance(interval, int | float) or not 0 < interval <= MAX_INTERVAL_S:
-            raise WattwiseError(f"sampling interval must be > 0 and <= {MAX_INTERVAL_S:g} seconds, got {interval!r}",
-                                "use for example interval=1.0")
+        interval = check_interval(interval)
         for key in ("pids", "sensors"):
             if options.get(key) is not None:
                 options[key] = tuple(options[key])
@@ -107,7 +120,7 @@ class Run:
         self.quiet = o.quiet
         self.context: Context | None = None
         self.id: str | None = None
-        self.store: SqlStore | None = None
+        self.store: StoreWriter | None = None  # the store's writing calls, queued (reads pass through)
         self.selection: Selection | None = None
         self.started_at: float | None = None
         self.ended_at: float | None = None
@@ -138,7 +151,7 @@ class Run:
         self.location, self.intensity, self.pue = self.context.location, self.context.intensity, self.context.pue
         if self.pids is None and self._sensors_arg is None and not self.context.whole_machine:
             self.pids = [os.getpid()]  # the tracked process and its children, as `wattwise run` counts
-        self.store = self._store_arg if isinstance(self._store_arg, SqlStore) else open_store(self._store_arg)
+        self.store = StoreWriter(self._store_arg, warn=self._warn).start()
         self.selection = (
             Selection(self._sensors_arg, [(s.name, s.available(), True) for s in self._sensors_arg])
             if self._sensors_arg is not None
@@ -156,9 +169,12 @@ class Run:
             s.open()
         self._last_t = self.started_at
         cfg = {**self.config, **self.context.as_config(), "interval": self.interval,
-               "sensors": [s.name for s in self.selection.sensors]}
+               "sensors": [s.name for s in self.selection.sensors], "host_info": host_info()}
         if self.options.parent or self.options.internal:
             cfg.update(parent=self.options.parent, internal=True)
+        self._record_config = cfg
+        self._usage = UsageProbe(self.pids)
+        self._usage.start()
         self._open_record(RunRecord(
             id=self.id, name=self.name, status="running", started_at=self.started_at, interval=self.interval,
             location=self.location, command=self.command, config=cfg))
@@ -181,8 +197,7 @@ class Run:
         self._close_record(status, self.ended_at, exit_code)
         for s in self.selection.sensors if self.selection else []:
             s.close()
-        if self._unsaved:
-            self._warn(f"{len(self._unsaved)} samples could not be written to {self.store.location}")
+        self.store.close()  # at most a bounded wait; what the store did not take stays in a journal
         return self.footprint()
 
     def _open_record(self, record: RunRecord) -> None:
@@ -192,7 +207,9 @@ class Run:
 
     def _close_record(self, status: str, ended_at: float, exit_code: int | None) -> None:
         assert self.store is not None and self.id is not None
-        self.store.finish_run(self.id, status, ended_at, exit_code)
+        usage = self._usage.finish() if getattr(self, "_usage", None) is not None else {}
+        cfg = {**getattr(self, "_record_config", {}), "usage": usage} if usage else None
+        self.store.finish_run(self.id, status, ended_at, exit_code, config=cfg)
 
     def __enter__(self) -> Run:
         return self.start()
@@ -224,7 +241,7 @@ class Run:
         # a fixed schedule (not interval + the time a sample takes), skipping ticks only when over one behind
         # the first sample comes early, so energy interpolated to "now" has a power to go on from the start
         due = time.monotonic() + min(self.interval, FIRST_SAMPLE_S)
-        while not self._stop.wait(max(due - time.monotonic(), 0.0)):
+        while not self._stop.wait(min(max(due - time.monotonic(), 0.0), threading.TIMEOUT_MAX)):
             self.sample()
             due += self.interval
             now = time.monotonic()
@@ -262,7 +279,8 @@ class Run:
             self._flush(now)
 
     def _accumulate(self, row: SampleRow) -> None:
-        self._total_j += row.joules
+        if not is_shadow(row.domain):  # the CPU model beside RAPL is stored, never counted
+            self._total_j += row.joules
         key = (row.phase, row.domain, int(row.t_start // 3600))
         acc = self._hourly.get(key)
         if acc is None:
@@ -272,11 +290,7 @@ class Run:
 
     def _flush(self, now: float) -> None:
         assert self.store is not None and self.id is not None
-        try:
-            self.store.record(self.id, self._unsaved, self._unsaved_counters, heartbeat=now)
-        except Exception as exc:  # keep the rows and try again at the next sample
-            self._warn(f"cannot write to the run store ({exc}); will retry")
-            return
+        self.store.record(self.id, self._unsaved, self._unsaved_counters, heartbeat=now)  # queued, never raises
         self._unsaved, self._unsaved_counters = [], []
 
     def _warn(self, msg: str) -> None:
@@ -314,10 +328,9 @@ class Run:
         t = time.time()
         phase = "/".join(self._phases) or None
         with self._count_lock:
-            for name, value in counts.items():
-                if not isinstance(value, int | float) or value < 0:
-                    raise WattwiseError(f"counter {name} must be a non-negative number, got {value!r}")
-                self._counters.append(CounterRow(self.id or "", t, name, float(value), phase))
+            checked = [validate.counter(name, value) for name, value in counts.items()]  # all or nothing
+            for name, value in checked:
+                self._counters.append(CounterRow(self.id or "", t, name, value, phase))
                 self._counter_totals[name] += value
                 self._phase_counters[(phase, name)] += value
 
@@ -374,15 +387,3 @@ class Run:
         ctx = self.context or resolve_context(self.location, self.intensity, self.pue, self.options.whole_machine)
         return footprint_from_samples(rows, counters, self.elapsed_s, ctx.location, ctx.intensity, pue=ctx.pue,
                                       scope=ctx.scope, with_phases=True)
-
-
-def track(name: str = "run", distributed: bool = False, **kwargs: Any) -> Run:
-    """Track energy: ``with wattwise.track("train") as run:`` or ``@wattwise.track()``.
-
-    ``distributed=True``: every rank of a ``torchrun`` job joins one run (see :mod:`wattwise.integrations.distributed`).
-    """
-    if distributed:
-        from wattwise.integrations.distributed import track_distributed
-
-        return track_distributed(name, **kwargs)
-    return Run(name, **kwargs)

@@ -11,8 +11,8 @@ import importlib
 import sys
 
 import typer
-from rich.console import Console
 
+from wattwise.console import make_console
 from wattwise.errors import WattwiseError
 
 COMMAND_MODULES = [
@@ -36,7 +36,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-err_console = Console(stderr=True)
+err_console = make_console(stderr=True)
 
 for _name in COMMAND_MODULES:
     importlib.import_module(_name).register(app)
@@ -56,11 +56,14 @@ def _is_usage_error(exc: Exception) -> bool:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
     try:
+        from wattwise.config import check_environment
+
+        check_environment()  # WATTWISE_PUE=abc and the like are errors, not silently ignored
         rc = app(args=argv, standalone_mode=False)
     except WattwiseError as exc:
         err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
-        if exc.hint:
-            err_console.print(f"  hint: {exc.hint}", highlight=False)
+        cmd = next((a for a in (argv if argv is not None else sys.argv[1:]) if not a.startswith("-")), "")
+        err_console.print(f"  hint: {exc.hint or f'see `wattwise {cmd} --help`'.replace('  ', ' ')}", highlight=False)
         return exc.exit_code
     except typer.Exit as exc:
         return int(exc.exit_code or 0)

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-
 import typer
 
-from wattwise.cli.common import make_console
+from wattwise.cli.common import err
+from wattwise.console import make_console
 from wattwise.errors import WattwiseError
 
 console = make_console()
 config_app = typer.Typer(help="Show and change settings (location, pue, grid_provider, tokens ...).",
                          no_args_is_help=True)
 SECRET_WORDS = ("token", "password", "secret", "api_key", "apikey")
-#: Known keys and what they hold (any other key is accepted with a warning).
+#: Known keys and what they hold (any other key is refused, with the closest known ones).
 KNOWN = {
     "location": "default location: country, zone or cloud region (env WATTWISE_LOCATION)",
     "pue": "PUE override, 1.0-5.0 (env WATTWISE_PUE)",
@@ -36,44 +34,66 @@ def _show(key: str, value: object) -> str:
     return "****" if is_secret(key) and value not in (None, "") else str(value)
 
 
+def _key(key: str) -> str:
+    """A known key (normalised), else an error with the closest known keys."""
+    from wattwise.errors import close_matches
+
+    k = key.strip().lower()
+    if not k:
+        raise WattwiseError("empty config key", f"known keys: {', '.join(KNOWN)}")
+    if k not in KNOWN:
+        near = close_matches(k, list(KNOWN), 3)
+        raise WattwiseError(f"unknown config key {key!r}",
+                            f"did you mean: {', '.join(near)}" if near else f"known keys: {', '.join(KNOWN)}")
+    return k
+
+
 def _validate(key: str, value: str) -> str:
+    from wattwise.config import check_value
+
+    if not value.strip():
+        raise WattwiseError(f"empty value for {key}", f"to remove it: wattwise config unset {key}")
     if key == "location":
         from wattwise.grid import resolve_location
 
         return resolve_location(value).code
-    if key == "pue":
-        from wattwise.grid.pue import parse_pue
-
-        return str(parse_pue(value))
-    if key == "cloud_detect":
-        v = value.strip().lower()
-        if v not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
-            raise WattwiseError(f"cloud_detect must be true or false, got {value!r}")
-        return "true" if v in ("true", "1", "yes", "on") else "false"
     if key == "grid_provider":
         from wattwise.grid.providers import get_provider
 
         get_provider(value)
         return value.strip().lower()
-    if key == "ukgrid_region" and not (value.isdigit() and 1 <= int(value) <= 17):
-        raise WattwiseError(f"ukgrid_region must be 1-17, got {value!r}")
-    return value
+    return check_value(key, value)
+
+
+def _read_value(key: str) -> str:
+    """The value from stdin (``-`` or no value; one line) or, on a terminal, a prompt (hidden for secrets)."""
+    import sys
+
+    if sys.stdin is not None and sys.stdin.isatty():
+        return str(typer.prompt(key, hide_input=is_secret(key)))
+    line = sys.stdin.readline() if sys.stdin is not None else ""
+    return line.rstrip("\r\n")
 
 
 @config_app.command("set")
-def set_cmd(key: str, value: str) -> None:
-    """Set KEY to VALUE in the config file."""
+def set_cmd(
+    key: str = typer.Argument(..., help="A known key (see `wattwise config list`)."),
+    value: str | None = typer.Argument(None, help="The value; '-' or nothing: read it from stdin or a prompt "
+                                       "(use that for tokens and passwords, which argv would leak to ps and history)."),
+) -> None:
+    """Set KEY to VALUE in the config file (mode 0600)."""
     from wattwise.config import load_config, save_config
 
-    key = key.strip().lower()
+    key = _key(key)
+    if value is None or value == "-":
+        value = _read_value(key)
+    elif is_secret(key):
+        err.print(f"wattwise: warning: a secret on the command line is visible in ps and shell history; next time "
+                  f"use `wattwise config set {key} -` (reads stdin) or a prompt", highlight=False)
     cfg = load_config()
     cfg[key] = _validate(key, value)
-    path = save_config(cfg)
-    if is_secret(key):
-        with contextlib.suppress(OSError):
-            os.chmod(path, 0o600)
-    note = "" if key in KNOWN else " (not a key wattwise knows; stored anyway)"
-    console.print(f"{key} = {_show(key, cfg[key])}{note}", highlight=False)
+    save_config(cfg)
+    console.print(f"{key} = {_show(key, cfg[key])}", highlight=False)
 
 
 @config_app.command("get")
@@ -81,9 +101,10 @@ def get_cmd(key: str) -> None:
     """Print the effective value of KEY (environment first, then the config file)."""
     from wattwise.config import setting
 
-    v = setting(key.strip().lower())
+    key = _key(key)
+    v = setting(key)
     if v is None:
-        raise WattwiseError(f"{key} is not set", f"known keys: {', '.join(KNOWN)}")
+        raise WattwiseError(f"{key} is not set", f"set it with `wattwise config set {key} VALUE`")
     console.print(_show(key, v), highlight=False)
 
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from wattwise.cli.common import make_console
+from wattwise.console import make_console
 from wattwise.errors import WattwiseError
 
 console = make_console()
-err = Console(stderr=True)
+err = make_console(stderr=True)
 
 
 def _print_notices(start: int) -> None:
@@ -103,8 +102,8 @@ def regions_cmd(
     for col in ("region", "location", "zone", "grid", "PUE", "incl. PUE"):
         t.add_column(col, justify="right" if col in ("grid", "PUE", "incl. PUE") else "left")
     for x in rows:
-        zone = x["zone"] + ("" if x["basis"] == "zone" else " (country avg)")
-        t.add_row(x["region"], x["location"], zone, f"{x['g_per_kwh']:.0f}", f"{x['pue']:.2f}",
+        zone = f"{x['zone']}" + ("" if x["basis"] == "zone" else " (country avg)")
+        t.add_row(f"{x['region']}", f"{x['location']}", zone, f"{x['g_per_kwh']:.0f}", f"{x['pue']:.2f}",
                   f"{x['g_per_it_kwh']:.0f}")
     console.print(t)
     console.print("grid: Electricity Maps zone means (ODbL) or Ember country means (CC BY 4.0); "

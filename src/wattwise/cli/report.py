@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from wattwise.cli.common import StoreOpt, console, err, store_from
+from wattwise.cli.common import StoreOpt, check_hours, check_intensity, check_output, console, err, store_from
 from wattwise.errors import WattwiseError
 
 
@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
         run_ids: list[str] = typer.Argument(..., metavar="RUN...", help="Run id(s), prefixes or 'last'; two or "
                                             "more are compared side by side."),
         output: Path | None = typer.Option(None, "--output", "-o", help="HTML file (default "
-                                           "wattwise-report-<id>.html)."),
+                                           "wattwise-report-<id>.html).", callback=check_output),
         per: list[str] = typer.Option([], "--per", help="SCI functional unit R, repeatable: 'token', "
                                       "'1000 inferences', 'training run' (default: each counter and the run)."),
         compare_region: list[str] = typer.Option([], "--compare-region", help="What-if region, repeatable: NAME "
@@ -27,9 +27,10 @@ def register(app: typer.Typer) -> None:
         compressed_run: str | None = typer.Option(None, "--compressed-run", help="A run of the compressed model "
                                                   "doing the same work, for the what-if row."),
         within: float = typer.Option(24.0, "--within", help="What-if: best start within this many hours of the "
-                                     "run's start."),
+                                     "run's start.", callback=check_hours),
         location: str | None = typer.Option(None, "--location", "-l", help="Compute CO2 for this location."),
-        intensity: float | None = typer.Option(None, "--intensity", help="Grid intensity in gCO2e/kWh."),
+        intensity: float | None = typer.Option(None, "--intensity", help="Grid intensity in gCO2e/kWh.",
+                                               callback=check_intensity),
         mlflow: bool = typer.Option(False, "--mlflow", help="Also log energy/CO2 metrics and the report to MLflow "
                                     "(the run in MLFLOW_RUN_ID, else a new run; needs the mlflow extra)."),
         store: str | None = StoreOpt,
@@ -68,8 +69,11 @@ def register(app: typer.Typer) -> None:
         hardware: str | None = typer.Option(None, "--hardware", help="Hardware used, e.g. '4 A100 80GB' "
                                             "(default: from the run's sensors)."),
         location: str | None = typer.Option(None, "--location", "-l", help="Compute CO2 for this location."),
-        intensity: float | None = typer.Option(None, "--intensity", help="Grid intensity in gCO2e/kWh."),
+        intensity: float | None = typer.Option(None, "--intensity", help="Grid intensity in gCO2e/kWh.",
+                                               callback=check_intensity),
         as_json: bool = typer.Option(False, "--json", help="Print the metadata as JSON only."),
+        allow_incomplete: bool = typer.Option(False, "--allow-incomplete", help="Accept an interrupted or failed "
+                                              "run; the card's source then says its figures are partial."),
         store: str | None = StoreOpt,
     ) -> None:
         """Hugging Face model-card carbon metadata (co2_eq_emissions) and a markdown section for a run."""
@@ -78,7 +82,7 @@ def register(app: typer.Typer) -> None:
 
         view = load_run(store_from(store), run_id, location, intensity)
         require_finished(view, "model card")
-        meta = co2_metadata(view, training_type, hardware, location)
+        meta = co2_metadata(view, training_type, hardware, location, allow_incomplete)
         section = markdown_section(view, meta)
         if as_json:
             print(json.dumps({"co2_eq_emissions": meta}, indent=2))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
 
-from wattwise.cli.common import make_console
+from wattwise.console import make_console
 from wattwise.errors import WattwiseError
 
 console = make_console()
@@ -45,7 +46,7 @@ def train_tinygpt_cmd(
     seed: int = typer.Option(1337, "--seed"),
 ) -> None:
     """Train the tiny character-level GPT on Tiny Shakespeare, metered; optional budget / early stopping."""
-    from wattwise.meter import track
+    from wattwise.tracking import track
     from wattwise.train.monitor import TrainingMonitor
     from wattwise.train.tinygpt import TinyGPTConfig, TrainSettings, save_checkpoint, train_tinygpt
 
@@ -56,12 +57,13 @@ def train_tinygpt_cmd(
             _positive(n, v)
     if not 0 <= cooldown <= 1:
         raise WattwiseError(f"--cooldown must be between 0 and 1, got {cooldown}")
-    schedule = {"schedule": "constant", "cooldown": cooldown} if early_stop else {}
+    schedule: dict[str, Any] = {"schedule": "constant", "cooldown": cooldown} if early_stop else {}
+    tiny_sizes: dict[str, Any] = {"batch_size": 8, "eval_every": 50, "eval_batches": 4} if tiny else {}
     settings = TrainSettings(
         seed=seed,
         bf16=bf16,
         **schedule,
-        **({"batch_size": 8, "eval_every": 50, "eval_batches": 4} if tiny else {}),
+        **tiny_sizes,
     )
     config = TinyGPTConfig.tiny() if tiny else None
     # an unknown location fails as the run starts, before anything is recorded; a failed or interrupted
@@ -162,7 +164,7 @@ def compare_training_cmd(
     if (steps is not None and steps < 1) or (pretrain_steps is not None and pretrain_steps < 1):
         raise WattwiseError("--steps and --pretrain-steps must be at least 1")
     cs = CompareSettings.quick() if quick else CompareSettings()
-    given = {"target_loss": target, "planned_steps": steps, "pretrain_steps": pretrain_steps}
+    given: dict[str, Any] = {"target_loss": target, "planned_steps": steps, "pretrain_steps": pretrain_steps}
     cs = replace(cs, variants=chosen, **{k: v for k, v in given.items() if v is not None})
     result = compare_training(cs, progress=lambda m: console.print(f"[dim]{m}[/]"))
     _print_result(result)

@@ -13,13 +13,60 @@ from pathlib import Path
 from typing import Any
 
 from wattwise.errors import NotFoundError, WattwiseError
+from wattwise.fmt import fmt_duration, fmt_small_energy
 from wattwise.report import html as rh
 from wattwise.report import plots
 from wattwise.report.data import RunView, load_run
-from wattwise.store.sql import SqlStore
+from wattwise.store.sql import MAX_ID_LEN, SqlStore
 
 REFRESH_S = 5
 STATUSES = ("running", "finished", "failed", "interrupted")
+#: Host headers answered by default (a DNS-rebinding page reaches us under its own name and is refused).
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+#: At most this many runs compared on one page, and run ids at most this long (a clear 4xx beyond).
+MAX_COMPARE = 8
+
+
+def _host_name(header: str) -> str:
+    """The host part of a Host header, lower-case, without the port (``[::1]:8765`` -> ``::1``)."""
+    h = header.strip().lower()
+    if h.startswith("["):
+        return h[1:h.find("]")] if "]" in h else h
+    return h.rsplit(":", 1)[0] if h.count(":") == 1 else h
+
+
+def allowed_hosts(extra: list[str] | None = None, bind: str | None = None) -> set[str]:
+    """The Host names served: localhost names, the bound address when it is a specific one, and ``extra``."""
+    names = {*LOCAL_HOSTS, *(_host_name(h) for h in (extra or []))}
+    if bind and bind not in ("0.0.0.0", "::", ""):
+        names.add(_host_name(bind if ":" not in bind else f"[{bind}]"))
+    return names
+
+
+class HostCheck:
+    """ASGI middleware: refuse (421) requests whose Host header is not in the allow-list."""
+
+    def __init__(self, app: Any, hosts: set[str]) -> None:
+        self.app, self.hosts = app, hosts
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            host = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"host"), "")
+            if _host_name(host) not in self.hosts:
+                body = (b"misdirected request: this dashboard answers only to " +
+                        ", ".join(sorted(self.hosts)).encode() + b" (add names with --allow-host)")
+                await send({"type": "http.response.start", "status": 421,
+                            "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                                        (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+def _check_id(run_id: str) -> None:
+    if len(run_id) > MAX_ID_LEN:
+        raise WattwiseError(f"run id of {len(run_id)} characters is too long (at most {MAX_ID_LEN})",
+                            "use the id shown in the run list")
 
 
 def _plotly_js_path() -> Path:
@@ -56,8 +103,8 @@ def run_list_html(store: SqlStore, name: str | None, status: str | None, limit: 
         rid = html.escape(r.id)
         rows.append((f"<input type='checkbox' name='ids' value='{rid}' form='compare'>",
                      f"<a class='run-link' href='/runs/{urllib.parse.quote(r.id)}'>{html.escape(r.name)}</a>",
-                     f"<code>{rid}</code>", html.escape(r.status), _when(r.started_at), rh._dur(r.duration_s),
-                     rh._energy(totals.get(r.id, 0.0)), html.escape(r.location or "-")))
+                     f"<code>{rid}</code>", html.escape(r.status), _when(r.started_at), fmt_duration(r.duration_s),
+                     fmt_small_energy(totals.get(r.id, 0.0)), html.escape(r.location or "-")))
     table = (rh._table(["", "name", "id", "status", "started", "duration", "energy (IT)", "location"], rows,
                        numeric=(5, 6)) if rows else "<p id='no-runs'>No runs match.</p>")
     compare = ("<form method='get' action='/compare' id='compare'><button type='submit'>compare selected"
@@ -85,16 +132,36 @@ def run_detail_html(view: RunView) -> str:
     return "\n".join(parts)
 
 
-def create_app(store: SqlStore) -> Any:
-    """The FastAPI app over ``store`` (only GET routes; nothing is written)."""
+def create_app(store: SqlStore, hosts: set[str] | None = None) -> Any:
+    """The FastAPI app over ``store`` (only GET routes; nothing is written), answering only to ``hosts``
+    (default: the localhost names)."""
     try:
-        from fastapi import FastAPI, Query
-        from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+        from fastapi import FastAPI
+        from fastapi.responses import FileResponse
     except ImportError as exc:
         raise WattwiseError("the dashboard needs FastAPI and uvicorn, which are not installed",
                             "pip install 'wattwise[dashboard]'") from exc
 
     app = FastAPI(title="wattwise dashboard", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(HostCheck, hosts=hosts or allowed_hosts())
+    _add_pages(app, store)
+    _add_api(app, store)
+
+    @app.get("/static/plotly.min.js")
+    def plotly_js() -> FileResponse:
+        return FileResponse(_plotly_js_path(), media_type="application/javascript")
+
+    @app.get("/healthz")
+    def healthz() -> dict:
+        return {"ok": True}
+
+    return app
+
+
+def _add_pages(app: Any, store: SqlStore) -> None:
+    """The HTML pages: run list, run detail, comparison."""
+    from fastapi import Query
+    from fastapi.responses import HTMLResponse
 
     def error_page(exc: WattwiseError) -> HTMLResponse:
         code = 404 if isinstance(exc, NotFoundError) else 400
@@ -113,6 +180,7 @@ def create_app(store: SqlStore) -> Any:
     @app.get("/runs/{run_id}", response_class=HTMLResponse)
     def detail(run_id: str) -> HTMLResponse:
         try:
+            _check_id(run_id)
             view = load_run(store, run_id, allow_empty=True)
         except WattwiseError as exc:
             return error_page(exc)
@@ -120,14 +188,26 @@ def create_app(store: SqlStore) -> Any:
 
     @app.get("/compare", response_class=HTMLResponse)
     def compare(ids: list[str] = Query(default=[])) -> HTMLResponse:
+        ids = list(dict.fromkeys(ids))  # the same run twice is one run
         if len(ids) < 2:
             return error_page(WattwiseError("pick at least two runs to compare", "tick them in the run list"))
+        if len(ids) > MAX_COMPARE:
+            return error_page(WattwiseError(f"{len(ids)} runs picked; at most {MAX_COMPARE} are compared at once",
+                                            "untick some runs"))
         try:
+            for r in ids:
+                _check_id(r)
             views = [load_run(store, r) for r in ids]
         except WattwiseError as exc:
             return error_page(exc)
         body = rh._comparison(views, rh.ReportOptions())
         return HTMLResponse(_page("compare", body, refresh=any(v.live for v in views), plotly_js=True))
+
+
+def _add_api(app: Any, store: SqlStore) -> None:
+    """The JSON API: runs and one run's footprint."""
+    from fastapi import Query
+    from fastapi.responses import JSONResponse
 
     @app.get("/api/runs")
     def api_runs(limit: int = Query(50, ge=1, le=1000)) -> JSONResponse:
@@ -138,30 +218,22 @@ def create_app(store: SqlStore) -> Any:
 
     @app.get("/api/runs/{run_id}")
     def api_run(run_id: str) -> JSONResponse:
+        from wattwise.export import run_document  # the same document as `wattwise export --format json`
+
         try:
-            view = load_run(store, run_id, allow_empty=True)
+            _check_id(run_id)
+            doc = run_document(store, store.get_run(run_id))
         except WattwiseError as exc:
             return JSONResponse({"error": exc.message, "hint": exc.hint},
                                 status_code=404 if isinstance(exc, NotFoundError) else 400)
-        return JSONResponse({"id": view.rec.id, "name": view.rec.name, "status": view.rec.status,
-                             "footprint": view.fp.to_dict(), "phases_j": view.phase_j})
-
-    @app.get("/static/plotly.min.js")
-    def plotly_js() -> FileResponse:
-        return FileResponse(_plotly_js_path(), media_type="application/javascript")
-
-    @app.get("/healthz")
-    def healthz() -> dict:
-        return {"ok": True}
-
-    return app
+        return JSONResponse(doc)
 
 
-def serve(store: SqlStore, host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Run the dashboard until interrupted."""
+def serve(store: SqlStore, host: str = "127.0.0.1", port: int = 8765, allow_hosts: list[str] | None = None) -> None:
+    """Run the dashboard until interrupted, answering to the localhost names, ``host`` and ``allow_hosts``."""
     try:
         import uvicorn
     except ImportError as exc:
         raise WattwiseError("the dashboard needs uvicorn, which is not installed",
                             "pip install 'wattwise[dashboard]'") from exc
-    uvicorn.run(create_app(store), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(store, allowed_hosts(allow_hosts, host)), host=host, port=port, log_level="warning")

@@ -26,7 +26,10 @@ def per_device_kg(device: Device) -> tuple[float, str]:
 def amortised_kg(device: Device, device_hours: float, lifetime_years: float | None = None) -> Span:
     """Embodied kgCO2e charged to ``device_hours`` of use (central, low, high)."""
     emb = assumptions.embodied()
-    years = float(lifetime_years or emb["lifetime_years"])
+    from wattwise import validate
+
+    years = float(emb["lifetime_years"]) if lifetime_years is None else validate.number(
+        lifetime_years, "lifetime_years", validate.YEARS)  # 0 or NaN is an error, not silently the default
     kg, note = per_device_kg(device)
     central = kg * device_hours / (years * HOURS_PER_YEAR)
     f = float(emb["uncertainty_factor"])

@@ -353,8 +353,10 @@ def estimate_serving(
         host_j = host_w * n_dev * (st.step_s / b + pre_s / output_tokens)
         node = Span(j + host_j, lo + host_j, hi + host_j, f"GPU + host share {host_w:g} W per device")
         kwh_req = [v * output_tokens / J_PER_KWH for v in (node.central, node.low, node.high)]
-        fac = Span(*(k * J_PER_KWH * pue_v for k in kwh_req), f"node x PUE {pue_v:g}")
-        co2 = Span(*(carbon_kg(k, inten.g_per_kwh, pue_v) * 1000 for k in kwh_req), inten.source)
+        fac_j = [k * J_PER_KWH * pue_v for k in kwh_req]
+        fac = Span(fac_j[0], fac_j[1], fac_j[2], f"node x PUE {pue_v:g}")
+        co2_g = [carbon_kg(k, inten.g_per_kwh, pue_v) * 1000 for k in kwh_req]
+        co2 = Span(co2_g[0], co2_g[1], co2_g[2], inten.source)
         kv_room = (hw.memory_gb or math.inf) * n_dev * 1e9 - total * bpp
         fits = b * (input_tokens + output_tokens) * kv_tok <= kv_room
         points.append(ServingPoint(b, gpu_tok, gpu_req, node, fac, co2, b / st.step_s, st.step_s, pre_s, fits))

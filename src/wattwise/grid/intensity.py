@@ -60,8 +60,8 @@ def annual_intensity(location: str | Location | None) -> Intensity:
         z = zones[loc.zone]
         where = f"zone {z.zone}" + (f" for {loc.code}" if loc.kind == "cloud" else "")
         return Intensity(z.lca, f"{z.source}; {where}", "annual", "lifecycle", "average", loc.code)
-    if loc.country in countries and countries[loc.country].lca is not None:
-        c = countries[loc.country]
+    c = countries.get(loc.country) if loc.country else None
+    if c is not None and c.lca is not None:
         where = f"country {c.alpha2}" + (
             f" for {loc.code} (no figure for its zone {loc.zone})"
             if loc.kind == "cloud" and loc.zone and loc.zone != c.alpha2

@@ -110,17 +110,29 @@ def resolve_location(text: str | Location) -> Location:
         from wattwise.grid.cloud_detect import detect_cloud_region
 
         return resolve_location(detect_cloud_region())
-    regions = tables.cloud_regions()
     low = raw.lower()
     if low.startswith("cloud:"):
         low = low[len("cloud:") :]
     if ":" in low:
-        prov, _, region = low.partition(":")
-        prov = tables.PROVIDERS.get(prov.strip())
-        key = f"{prov}:{region.strip()}"
-        if prov and key in regions:
-            return _cloud(key)
-        raise unknown("cloud region", raw, [k for k in regions if prov is None or k.startswith(prov + ":")])
+        return _provider_region(raw, low)
+    return _grid_or_bare_region(raw, s, low)
+
+
+def _provider_region(raw: str, low: str) -> Location:
+    """``provider:region`` (lower case)."""
+    regions = tables.cloud_regions()
+    name, _, region = low.partition(":")
+    prov = tables.PROVIDERS.get(name.strip())
+    key = f"{prov}:{region.strip()}"
+    if prov and key in regions:
+        return _cloud(key)
+    raise unknown("cloud region", raw, [k for k in regions if prov is None or k.startswith(prov + ":")])
+
+
+def _grid_or_bare_region(raw: str, s: str, low: str) -> Location:
+    """A country (alpha-2, alpha-3 or name), a grid zone or balancing authority, or a cloud region without its
+    provider; ``s`` is ``raw`` in upper case, ``low`` in lower case."""
+    regions = tables.cloud_regions()
     zones = _known_zones()
     countries = tables.countries()
     if s in ZONE_ALIASES:

@@ -151,3 +151,15 @@ def lookup(name: str) -> Device:
     if dev is None:
         raise unknown("hardware", name, sorted({*names(), *(a for d in all_devices() for a in d.aliases)}))
     return dev
+
+
+def alias_note(name: str) -> str | None:
+    """A note when ``name`` is an alias that picks one of several devices of its family (``a100`` is the 40 GB
+    model, though an 80 GB one exists), so the choice is said out loud; None for exact names."""
+    dev = lookup(name)
+    if _key(name) == _key(dev.name):
+        return None
+    siblings = [d.name for d in all_devices() if d.family == dev.family and d.name != dev.name]
+    if not siblings:
+        return None
+    return f"{name!r} is taken as {dev.name} (other {dev.family} models: {', '.join(siblings)}; name one to choose)"

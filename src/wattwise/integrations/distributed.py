@@ -34,10 +34,8 @@ from wattwise.errors import WattwiseError
 from wattwise.meter import Run
 from wattwise.sensors.amdgpu import AmdGpuSensor
 from wattwise.sensors.base import Sensor
-from wattwise.sensors.cpu_model import CpuModelSensor
-from wattwise.sensors.discover import choose_sensors
+from wattwise.sensors.discover import choose_sensors, model_sensors
 from wattwise.sensors.nvml import NvmlSensor
-from wattwise.sensors.ram_model import RamModelSensor
 from wattwise.sensors.rapl import RaplSensor
 from wattwise.store.records import MemberRow, RunRecord
 
@@ -185,7 +183,7 @@ def rank_sensors(owner: bool, gpus: str) -> list[Sensor]:
     nvml = NvmlSensor(visible=gpus)
     nvml.node_level = False  # only this rank's GPUs
     if owner:
-        candidates: list[Sensor] = [RaplSensor(), nvml, AmdGpuSensor(), CpuModelSensor(), RamModelSensor()]
+        candidates: list[Sensor] = [RaplSensor(), nvml, AmdGpuSensor(), *model_sensors()]
         return choose_sensors(candidates=candidates).sensors
     return choose_sensors(candidates=[nvml], node_sensors=False).sensors if gpus else []
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,31 @@ def _mlflow() -> Any:
     except ImportError as exc:
         raise WattwiseError("MLflow is not installed", "pip install 'wattwise[mlflow]'") from exc
     return mlflow
+
+
+@contextmanager
+def mlflow_errors() -> Iterator[None]:
+    """MLflow's own refusals (a file store without ``MLFLOW_ALLOW_FILE_STORE``, a bad tracking URI ...) as one
+    clear error with a hint, never as an unexpected failure."""
+    try:
+        yield
+    except WattwiseError:
+        raise
+    except Exception as exc:
+        from mlflow.exceptions import MlflowException
+
+        if not isinstance(exc, MlflowException):
+            raise
+        msg = " ".join(str(getattr(exc, "message", exc)).split())
+        import mlflow
+
+        uri = mlflow.get_tracking_uri()
+        if "MLFLOW_ALLOW_FILE_STORE" in msg:
+            raise WattwiseError(f"MLflow refused its file-system tracking store ({uri}): MLflow 3 keeps it behind "
+                                "MLFLOW_ALLOW_FILE_STORE", "export MLFLOW_ALLOW_FILE_STORE=true, or use a database "
+                                "backend: export MLFLOW_TRACKING_URI=sqlite:///mlflow.db") from None
+        raise WattwiseError(f"MLflow refused the request (tracking URI {uri}): {msg[:300]}",
+                            "check MLFLOW_TRACKING_URI and that the tracking server is reachable") from None
 
 
 def _key(name: str) -> str:
@@ -56,6 +83,13 @@ def metrics_of(view: Any) -> dict[str, float]:
 def log_to_mlflow(store: SqlStore, run_id: str, mlflow_run_id: str | None = None, report: bool = True,
                   location: str | None = None, intensity: float | None = None) -> dict[str, float]:
     """Log the wattwise run ``run_id`` to the active MLflow run (or ``mlflow_run_id``); returns the metrics."""
+    _mlflow()
+    with mlflow_errors():
+        return _log(store, run_id, mlflow_run_id, report, location, intensity)
+
+
+def _log(store: SqlStore, run_id: str, mlflow_run_id: str | None, report: bool, location: str | None,
+         intensity: float | None) -> dict[str, float]:
     mlflow = _mlflow()
     target = mlflow_run_id
     if target is None:
@@ -68,8 +102,8 @@ def log_to_mlflow(store: SqlStore, run_id: str, mlflow_run_id: str | None = None
     require_finished(view, "MLflow log")
     client = mlflow.tracking.MlflowClient()
     metrics = metrics_of(view)
-    for k, v in metrics.items():
-        client.log_metric(target, k, float(v))
+    for k, value in metrics.items():
+        client.log_metric(target, k, float(value))
     i = view.fp.intensity
     for k, v in {"wattwise.run_id": view.rec.id, "wattwise.intensity_source": i.source[:250],
                  "wattwise.location": view.rec.location or "not given",
@@ -94,6 +128,6 @@ def log_to_mlflow_cli(store: SqlStore, run_id: str, location: str | None = None,
     if target:
         log_to_mlflow(store, run_id, target, location=location, intensity=intensity)
         return target
-    with mlflow.start_run(run_name=f"wattwise {run_id}") as active:
+    with mlflow_errors(), mlflow.start_run(run_name=f"wattwise {run_id}") as active:
         log_to_mlflow(store, run_id, location=location, intensity=intensity)
         return str(active.info.run_id)

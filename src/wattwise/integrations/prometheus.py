@@ -3,9 +3,11 @@
 Metric names follow the Prometheus conventions (base units, ``_total`` on counters):
 
 - ``wattwise_energy_joules_total{run_id,run_name,host,device,method}``: IT energy per component
-- ``wattwise_power_watts{...}``: mean power of the component over the last sampling interval (live runs)
+- ``wattwise_power_watts{...}``: mean power of the component over the run's last stored sampling interval
+  (live runs): a property of the stored samples, so any number of scrapers read the same value
 - ``wattwise_co2e_grams_total{run_id,run_name,host}``: operational + embodied CO2e
-- ``wattwise_work_units_total{run_id,run_name,host,unit}``: counted work (tokens, samples, steps)
+- ``wattwise_tokens_total``, ``wattwise_steps_total``, ``wattwise_samples_total`` (and
+  ``wattwise_work_<name>_total`` for other counters) ``{run_id,run_name,host}``: counted work, one metric per unit
 - ``wattwise_run_running{...}``, ``wattwise_run_duration_seconds{...}``
 
 :class:`StoreCollector` reads the run store (the ``wattwise exporter`` command); :class:`RunCollector` reads a
@@ -14,6 +16,7 @@ live :class:`~wattwise.meter.Run` in the same process (:func:`start_exporter` wi
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -29,6 +32,8 @@ if TYPE_CHECKING:
     from wattwise.meter import Run
 
 RUN_LABELS = ["run_id", "run_name", "host"]
+#: Counters with a metric of their own; any other counter ``x`` becomes ``wattwise_work_x_total``.
+UNIT_METRICS = {"tokens": "wattwise_tokens", "steps": "wattwise_steps", "samples": "wattwise_samples"}
 
 
 def _client() -> Any:
@@ -45,17 +50,52 @@ def _families() -> dict[str, Any]:
 
     dev = [*RUN_LABELS, "device", "method"]
     return {
-        "energy": CounterMetricFamily("wattwise_energy_joules", "IT energy per component in joules", labels=dev),
-        "power": GaugeMetricFamily("wattwise_power_watts", "Mean power of the component over the last sampling "
-                                   "interval", labels=dev),
-        "co2": CounterMetricFamily("wattwise_co2e_grams", "Emissions in grams CO2e (operational + embodied)",
-                                   labels=RUN_LABELS),
-        "work": CounterMetricFamily("wattwise_work_units", "Work counted by the run (tokens, samples, steps)",
-                                    labels=[*RUN_LABELS, "unit"]),
-        "running": GaugeMetricFamily("wattwise_run_running", "1 while the run is in progress", labels=RUN_LABELS),
-        "duration": GaugeMetricFamily("wattwise_run_duration_seconds", "Duration of the run so far",
-                                      labels=RUN_LABELS),
+        "energy": CounterMetricFamily("wattwise_energy_joules", "IT energy of the component since the run "
+                                      "started, in joules (before PUE)", labels=dev),
+        "power": GaugeMetricFamily("wattwise_power_watts", "Mean power of the component in watts over the run's "
+                                   "last stored sampling interval (energy of that sample / its duration); live "
+                                   "runs only; the same for every scraper", labels=dev),
+        "co2": CounterMetricFamily("wattwise_co2e_grams", "Emissions of the run so far in grams CO2e: IT energy "
+                                   "x PUE x grid intensity, plus embodied", labels=RUN_LABELS),
+        "running": GaugeMetricFamily("wattwise_run_running", "1 while the run is in progress, else 0",
+                                     labels=RUN_LABELS),
+        "duration": GaugeMetricFamily("wattwise_run_duration_seconds", "Seconds from the run's start to its end "
+                                      "(or to now while running)", labels=RUN_LABELS),
     }
+
+
+def _work_family(name: str) -> Any:
+    from prometheus_client.core import CounterMetricFamily
+
+    metric = UNIT_METRICS.get(name) or "wattwise_work_" + (re.sub(r"[^a-zA-Z0-9_]", "_", name).strip("_") or "x")
+    return CounterMetricFamily(metric, f"Work counted by the run: {name} (run.add / run.step)", labels=RUN_LABELS)
+
+
+class _HourlySamples:
+    """A run source for :func:`run_footprint` with samples summed per domain and hour (same footprint, fewer
+    rows: hour-by-hour carbon integration needs no finer grain)."""
+
+    def __init__(self, store: SqlStore, hour_expr: str) -> None:
+        self.store, self.hour_expr = store, hour_expr
+
+    def samples(self, run_id: str) -> list[SampleRow]:
+        s = self.store
+        meta = {r[0]: r for r in s._rows(
+            "SELECT domain, method, source, uncertainty FROM samples WHERE id IN "
+            "(SELECT MAX(id) FROM samples WHERE run_id = ? GROUP BY domain)", (run_id,))}
+        hourly = s._rows(f"SELECT domain, {self.hour_expr} AS h, SUM(joules), MIN(t_start), MAX(t_end) FROM "
+                         "samples WHERE run_id = ? GROUP BY domain, h ORDER BY h", (run_id,))
+        return [SampleRow(run_id, t0, t1, d, float(j), meta[d][1], meta[d][2], meta[d][3] or 0.0)
+                for d, _h, j, t0, t1 in hourly]
+
+    def counters(self, run_id: str) -> list[CounterRow]:
+        return [CounterRow(run_id, 0.0, n, float(v)) for n, v in self.store._rows(
+            "SELECT name, SUM(value) FROM counters WHERE run_id = ? GROUP BY name", (run_id,))]
+
+
+def last_power(store: SqlStore, run_id: str) -> dict[str, tuple[float, str]]:
+    """(watts, method) per domain over the run's last stored sample of that domain (zero-length ones skipped)."""
+    return store.last_power(run_id)
 
 
 class StoreCollector:
@@ -70,21 +110,11 @@ class StoreCollector:
         return "CAST(t_start / 3600 AS INTEGER)" if self.store.dialect.name == "sqlite" else "FLOOR(t_start / 3600)"
 
     def _load(self, rec: RunRecord) -> tuple[Footprint, dict[str, tuple[float, str]]]:
-        """The run's footprint from hour-aggregated samples, and (watts, method) of each domain's last sample."""
+        """The run's footprint (through run_footprint, from hour-summed samples) and its last-interval power."""
         if rec.status != "running" and rec.id in self._cache:
             return self._cache[rec.id]
-        s = self.store
-        last = s._rows("SELECT domain, joules, t_start, t_end, method, source, uncertainty FROM samples WHERE id IN "
-                       "(SELECT MAX(id) FROM samples WHERE run_id = ? GROUP BY domain)", (rec.id,))
-        meta = {r[0]: r for r in last}
-        hourly = s._rows(f"SELECT domain, {self._hour_expr()} AS h, SUM(joules), MIN(t_start), MAX(t_end) FROM "
-                         "samples WHERE run_id = ? GROUP BY domain, h ORDER BY h", (rec.id,))
-        rows = [SampleRow(rec.id, t0, t1, d, float(j), meta[d][4], meta[d][5], meta[d][6] or 0.0)
-                for d, _h, j, t0, t1 in hourly]
-        counters = [CounterRow(rec.id, 0.0, n, float(v)) for n, v in
-                    s._rows("SELECT name, SUM(value) FROM counters WHERE run_id = ? GROUP BY name", (rec.id,))]
-        fp = run_footprint(s, rec, samples=rows, counters=counters)  # a bad stored location: noted, not raised
-        power = {d: ((j / (t1 - t0)) if t1 > t0 else 0.0, m) for d, j, t0, t1, m, _s, _u in last}
+        fp = run_footprint(_HourlySamples(self.store, self._hour_expr()), rec)
+        power = last_power(self.store, rec.id) if rec.status == "running" else {}
         if rec.status != "running":
             self._cache[rec.id] = (fp, power)
         return fp, power
@@ -99,26 +129,20 @@ class StoreCollector:
 
 
 class RunCollector:
-    """Collects a live in-process run (power from the energy between scrapes)."""
+    """Collects a live in-process run (power over its last stored sampling interval, as the store exporter)."""
 
     def __init__(self, run: Run) -> None:
         self.run = run
-        self._prev: tuple[float, dict[str, float]] | None = None
 
     def collect(self) -> Iterator[Any]:
         fam = _families()
         run = self.run
         if run.id is not None:
             fp = run.footprint()
-            now = time.time()
-            joules = {d.domain: d.joules for d in fp.energy}
-            t_prev, j_prev = self._prev or (run.started_at or now, {})
-            dt = now - t_prev
-            power = {d.domain: (max(joules[d.domain] - j_prev.get(d.domain, 0.0), 0.0) / dt if dt > 0 else 0.0,
-                                d.method.value) for d in fp.energy}
-            self._prev = (now, joules)
             running = run.status == "running"
-            _emit(fam, [run.id, run.name, socket.gethostname()], fp, power if running else {}, running, run.elapsed_s)
+            db = run.store.store if running and run.store is not None else None  # the writer's open SqlStore
+            power = last_power(db, run.id) if db is not None else {}
+            _emit(fam, [run.id, run.name, socket.gethostname()], fp, power, running, run.elapsed_s)
         yield from fam.values()
 
 
@@ -130,7 +154,10 @@ def _emit(fam: dict[str, Any], labels: list[str], fp: Footprint, power: dict[str
         fam["power"].add_metric([*labels, domain, method], watts)
     fam["co2"].add_metric(labels, fp.total_kg * 1000.0)
     for unit, n in sorted(fp.counters.items()):
-        fam["work"].add_metric([*labels, unit], n)
+        key = f"work:{unit}"
+        if key not in fam:
+            fam[key] = _work_family(unit)
+        fam[key].add_metric(labels, n)
     fam["running"].add_metric(labels, 1.0 if running else 0.0)
     fam["duration"].add_metric(labels, max(duration_s, 0.0))
 

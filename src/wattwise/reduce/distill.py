@@ -30,7 +30,7 @@ def pick_layers(n_teacher: int, n_student: int) -> list[int]:
 
 def make_student(teacher: nn.Module, layers: list[int]) -> nn.Module:
     """A copy of ``teacher`` that keeps only the transformer blocks ``layers``."""
-    student = copy.deepcopy(teacher)
+    student: Any = copy.deepcopy(teacher)  # a Hugging Face model: attributes by architecture
     family, blocks = _blocks(student)
     kept = nn.ModuleList([blocks[i] for i in layers])
     base = getattr(student, "base_model", student)
@@ -40,6 +40,7 @@ def make_student(teacher: nn.Module, layers: list[int]) -> nn.Module:
     else:
         base.h = kept
         student.config.n_layer = len(layers)
+    mod: Any  # Hugging Face attention modules: attributes by architecture
     for new_idx, blk in enumerate(kept):  # cache / attention layer indices must follow the new order
         for mod in blk.modules():
             if hasattr(mod, "layer_idx"):

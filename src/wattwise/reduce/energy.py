@@ -51,12 +51,9 @@ def w_per_core() -> float:
 def _tracker() -> Callable[..., Any] | None:
     if os.environ.get("WATTWISE_REDUCE_MODEL_ENERGY"):
         return None
-    try:
-        import wattwise
+    import wattwise  # the public ``wattwise.track`` (tests swap it)
 
-        return getattr(wattwise, "track", None)
-    except ImportError:  # pragma: no cover
-        return None
+    return wattwise.track
 
 
 def _cpu_seconds() -> float:
@@ -75,7 +72,7 @@ def measure_energy(fn: Callable[[], Any], name: str = "reduce") -> EnergyResult:
         seconds, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
         fp = run.footprint()
         joules = fp.it_kwh * 3.6e6
-        methods = {d.method.value if hasattr(d.method, "value") else str(d.method) for d in fp.energy}
+        methods = {d.method.value for d in fp.energy}
         method = "measured" if methods == {"measured"} else "modelled"
         source = "+".join(sorted({d.source for d in fp.energy})) or "wattwise.track"
         return EnergyResult(joules, method, f"wattwise.track: {source}", seconds, cpu, value)

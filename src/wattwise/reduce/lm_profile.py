@@ -4,6 +4,7 @@ and precision -- the levers that dominate serving energy."""
 from __future__ import annotations
 
 import copy
+import functools
 import warnings
 from typing import Any
 
@@ -86,9 +87,7 @@ def profile(
             ids = _prompts(lm, b, prompt_tokens)
             for kv in kv_cache or [True, False]:
                 generate_once(m, ids[:, :prompt_tokens], 2, kv)  # warm-up
-                res = measure_energy(
-                    lambda m=m, ids=ids, kv=kv: generate_once(m, ids, new_tokens, kv), name="lm-profile"
-                )
+                res = measure_energy(functools.partial(generate_once, m, ids, new_tokens, kv), name="lm-profile")
                 n = res.value
                 rows.append(
                     {

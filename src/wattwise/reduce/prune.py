@@ -20,8 +20,9 @@ def _check_amount(amount: float, what: str = "amount") -> None:
         raise WattwiseError(f"pruning {what} must be in [0, 1), got {amount}")
 
 
-def prunable_linears(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """Linear-like layers inside the transformer blocks (embeddings and LM heads are left alone)."""
+def prunable_linears(model: nn.Module) -> list[tuple[str, Any]]:
+    """Linear-like layers (``nn.Linear``, GPT-2's ``Conv1D``) inside the transformer blocks (embeddings and LM
+    heads are left alone)."""
     from transformers.pytorch_utils import Conv1D
 
     out = []
@@ -119,7 +120,7 @@ def semi_structured_24(model: nn.Module, accelerate: bool = True) -> dict[str, A
 
 def _blocks(model: nn.Module) -> tuple[str, list[nn.Module]]:
     """The transformer blocks and their family (``bert`` or ``gpt2``)."""
-    base = getattr(model, "base_model", model)
+    base: Any = getattr(model, "base_model", model)  # a Hugging Face model: attributes by architecture
     enc = getattr(base, "encoder", None)
     if enc is not None and hasattr(enc, "layer"):
         return "bert", list(enc.layer)
@@ -146,7 +147,7 @@ def _slice_linear(lin: nn.Linear, idx: torch.Tensor, dim: int) -> nn.Linear:
     return new
 
 
-def _slice_conv1d(conv: nn.Module, idx: torch.Tensor, dim: int) -> nn.Module:
+def _slice_conv1d(conv: Any, idx: torch.Tensor, dim: int) -> nn.Module:
     """GPT-2 Conv1D stores weight as (in, out): ``dim`` 0 here means output features."""
     from transformers.pytorch_utils import Conv1D
 
@@ -157,7 +158,7 @@ def _slice_conv1d(conv: nn.Module, idx: torch.Tensor, dim: int) -> nn.Module:
     return new
 
 
-def _prune_bert_block(block: nn.Module, head_frac: float, ffn_frac: float) -> tuple[int, int]:
+def _prune_bert_block(block: Any, head_frac: float, ffn_frac: float) -> tuple[int, int]:
     att = block.attention.self
     out = block.attention.output.dense
     hd = att.attention_head_size
@@ -186,7 +187,7 @@ def _prune_bert_block(block: nn.Module, head_frac: float, ffn_frac: float) -> tu
     return n_keep_h, n_keep_f
 
 
-def _prune_gpt2_block(block: nn.Module, head_frac: float, ffn_frac: float) -> tuple[int, int]:
+def _prune_gpt2_block(block: Any, head_frac: float, ffn_frac: float) -> tuple[int, int]:
     att = block.attn
     n_heads, hd = att.num_heads, att.head_dim
     n_keep_h = max(1, round(n_heads * (1 - head_frac)))
@@ -240,7 +241,9 @@ def restore_shapes(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
     """Shrink ``model``'s layers to the shapes in ``state`` (structurally pruned checkpoint), then load."""
     from transformers.pytorch_utils import Conv1D
 
-    mods = dict(model.named_modules())
+    mods: dict[str, Any] = dict(model.named_modules())
+    mod: Any  # Hugging Face modules: attributes by architecture
+    new: nn.Module
     for key, t in state.items():
         if not key.endswith(".weight"):
             continue

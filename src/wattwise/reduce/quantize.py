@@ -67,7 +67,7 @@ def torchao(
         "int8-dynamic": Int8DynamicActivationInt8WeightConfig,
         "int8-weight": Int8WeightOnlyConfig,
         "int4-weight": lambda: IntxWeightOnlyConfig(
-            weight_dtype=torch.int4, granularity=PerGroup(group_size)
+            weight_dtype=torch.int4, granularity=PerGroup(group_size)  # type: ignore[attr-defined]  # not in the stubs
         ),
     }
     if scheme not in configs:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from wattwise.accounting import phase_energy_j, run_footprint
 from wattwise.errors import WattwiseError
 from wattwise.footprint import Footprint
+from wattwise.sensors.base import is_shadow
 from wattwise.store.records import CounterRow, PhaseRow, RunRecord, SampleRow
 from wattwise.store.sql import SqlStore
 
@@ -52,7 +53,8 @@ def load_run(store: SqlStore, run_id: str, location: str | None = None, intensit
     fp = run_footprint(store, rec, location=location, intensity=intensity, samples=samples, counters=counters)
     if rec.status == "running":
         fp.duration_s = max(time.time() - rec.started_at, 0.0)
-    return RunView(rec, samples, store.phases(rec.id), counters, fp, phase_energy_j(samples))
+    shown = [s for s in samples if not is_shadow(s.domain)]  # the model:cpu shadow is in fp.notes, not plotted
+    return RunView(rec, shown, store.phases(rec.id), counters, fp, phase_energy_j(samples))
 
 
 def empty_run_error(rec: RunRecord) -> WattwiseError:

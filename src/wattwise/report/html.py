@@ -14,14 +14,15 @@ from pathlib import Path
 
 from wattwise import __version__
 from wattwise import equivalents as everyday
-from wattwise.cli.common import fmt_energy, fmt_mass
 from wattwise.errors import WattwiseError
+from wattwise.fmt import fmt_duration, fmt_energy, fmt_mass, fmt_small_energy
 from wattwise.footprint import J_PER_KWH, WORLD_AVERAGE
 from wattwise.report import plots
 from wattwise.report.data import RunView, load_run
-from wattwise.report.sci import SciScore, parse_unit, sci
+from wattwise.report.sci import FunctionalUnit, SciScore, parse_unit, run_embodied, sci
 from wattwise.report.whatif import WhatIf, whatif_rows
-from wattwise.store.sql import SqlStore, open_store
+from wattwise.store.connect import open_store
+from wattwise.store.sql import SqlStore
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2521;background:#f6f8f7}
@@ -58,22 +59,6 @@ def _when(t: float | None) -> str:
     return dt.datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S") if t else "-"
 
 
-def _energy(j: float) -> str:
-    """fmt_energy, plus mJ and µJ for the tiny figures per token."""
-    if 0 < j < 1e-3:
-        return f"{j * 1e6:,.3g} µJ"
-    if 0 < j < 1:
-        return f"{j * 1e3:,.3g} mJ"
-    return fmt_energy(j)
-
-
-def _dur(s: float) -> str:
-    if s < 10:
-        return f"{s:.1f}s"
-    s = round(s)
-    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
-
-
 def _table(head: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[int] = ()) -> str:
     h = "".join(f"<th>{_e(c)}</th>" for c in head)
     body = "".join(
@@ -84,8 +69,13 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence
 
 def sci_scores(view: RunView, per: list[str]) -> list[SciScore]:
     """SCI for each requested functional unit (default: each counter, and the whole run)."""
-    units = per or [*sorted(k for k, v in view.fp.counters.items() if v), "run"]
-    return [sci(view.fp, parse_unit(u, view.fp.counters)) for u in units]
+    m = run_embodied(view.rec, view.fp)
+    if per:
+        return [sci(view.fp, parse_unit(u, view.fp.counters), m) for u in per]
+    # each counter as recorded (names stored before they were validated need not parse as a unit)
+    units = [FunctionalUnit(1.0, k[:-1] if k.endswith("s") and len(k) > 1 else k, k)
+             for k, v in sorted(view.fp.counters.items()) if v]
+    return [sci(view.fp, u, m) for u in [*units, parse_unit("run", view.fp.counters)]]
 
 
 def _summary(view: RunView) -> str:
@@ -94,7 +84,7 @@ def _summary(view: RunView) -> str:
     kpis = [
         (fmt_energy(fp.facility_kwh * J_PER_KWH), f"energy (IT x PUE {fp.pue:g}), ±{fp.uncertainty:.0%}"),
         (fmt_mass(fp.total_kg), f"CO2e, range {fmt_mass(lo)} – {fmt_mass(hi)}"),
-        (_dur(fp.duration_s or rec.duration_s), "duration"),
+        (fmt_duration(fp.duration_s or rec.duration_s), "duration"),
         (f"{fp.measured_share:.0%}", f"measured ({1 - fp.measured_share:.0%} modelled)"),
     ]
     k = "".join(f"<div class='kpi'><b>{_e(a)}</b><span>{_e(b)}</span></div>" for a, b in kpis)
@@ -137,7 +127,7 @@ def _phases(view: RunView) -> str:
     rows = []
     for k, v in sorted(view.phase_j.items()):
         p = spans.get(k)
-        secs = _dur((p.ended_at or view.last_sample_at or p.started_at) - p.started_at) if p else "-"
+        secs = fmt_duration((p.ended_at or view.last_sample_at or p.started_at) - p.started_at) if p else "-"
         rows.append((_e(k), fmt_energy(v), f"{v / top:.0%}", secs))
     return _table(["phase", "energy", "share", "time"], rows, numeric=(1, 2, 3))
 
@@ -150,7 +140,8 @@ def _per_unit(view: RunView) -> str:
             continue
         j = fp.facility_kwh * J_PER_KWH / n
         g = fp.total_kg * 1000.0 / n
-        rows.append((_e(name), f"{n:,.0f}", _energy(j), f"{g:.3g} g", _energy(j * 1000), f"{g * 1000:.3g} g"))
+        rows.append((_e(name), f"{n:,.0f}", fmt_small_energy(j), f"{g:.3g} g", fmt_small_energy(j * 1000),
+                     f"{g * 1000:.3g} g"))
     if not rows:
         return ("<p class='muted'>No work counted: use <code>run.add(tokens=n)</code> or <code>run.step()</code> to "
                 "get energy per token or sample.</p>")
@@ -183,8 +174,9 @@ def _sci(scores: list[SciScore]) -> str:
     rows = [(_e(s.unit.label), _e(s.text()), _e(s.formula())) for s in scores]
     return (_table(["R (functional unit)", "SCI", "(E x I + M) / R"], rows) +
             "<p class='muted'>Software Carbon Intensity of the Green Software Foundation (SCI = (E·I + M) per R; "
-            "ISO/IEC 21031:2024). E: facility energy of the run in kWh; I: its effective grid intensity; M: embodied "
-            "emissions attributed to the run (0 when not estimated); R: the functional unit.</p>")
+            "ISO/IEC 21031:2024). " + _e(scores[0].boundary if scores else "") + "; I: the effective grid intensity; "
+            "M: embodied emissions of the hardware share (" + _e(scores[0].m_source if scores else "") + "); "
+            "R: the functional unit, always a counter the run recorded.</p>")
 
 
 def run_section(view: RunView, opts: ReportOptions, compressed: RunView | None, idx: int) -> str:
@@ -224,7 +216,7 @@ def _comparison(views: list[RunView], opts: ReportOptions) -> str:
     rows = [
         row("run id", lambda v: v.rec.id),
         row("status", lambda v: v.rec.status),
-        row("duration", lambda v: _dur(v.fp.duration_s or v.rec.duration_s)),
+        row("duration", lambda v: fmt_duration(v.fp.duration_s or v.rec.duration_s)),
         row("energy (facility)", lambda v: fmt_energy(v.fp.facility_kwh * J_PER_KWH)),
         row("CO2e", lambda v: fmt_mass(v.fp.total_kg)),
         row("measured share", lambda v: f"{v.fp.measured_share:.0%}"),
@@ -234,11 +226,11 @@ def _comparison(views: list[RunView], opts: ReportOptions) -> str:
     counters = sorted({k for v in views for k, n in v.fp.counters.items() if n})
     for c in counters:
         rows.append(row(f"energy per {c[:-1] if c.endswith('s') else c}",
-                        lambda v, c=c: _energy(v.fp.per(c) or 0.0) if v.fp.per(c) else "-"))
+                        lambda v, c=c: fmt_small_energy(v.fp.per(c) or 0.0) if v.fp.per(c) else "-"))
     for unit in opts.per or ["run"]:
         def score(v: RunView, unit: str = unit) -> str:
             try:
-                return sci(v.fp, parse_unit(unit, v.fp.counters)).text()
+                return sci(v.fp, parse_unit(unit, v.fp.counters), run_embodied(v.rec, v.fp)).text()
             except WattwiseError:
                 return "-"
         rows.append(row(f"SCI per {unit}", score))

@@ -7,13 +7,14 @@ Metadata structure per https://huggingface.co/docs/hub/model-cards-co2: ``emissi
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 from wattwise import __version__
-from wattwise.cli.common import fmt_energy, fmt_mass
 from wattwise.errors import WattwiseError
 from wattwise.export import check_training_type
+from wattwise.fmt import fmt_energy, fmt_mass
 from wattwise.footprint import J_PER_KWH
 from wattwise.report.data import RunView
 
@@ -22,20 +23,57 @@ END = "<!-- wattwise:co2:end -->"
 HEADING = "## Environmental impact"
 
 
+#: Run states whose figures cover only part of a training: refused unless the card says so.
+INCOMPLETE = ("interrupted", "failed")
+
+
+def plain_grams(grams: float) -> float | str:
+    """``emissions`` as the Hub's filter reads it: it takes the first ``\\d+.\\d+`` of ``str(value)``, so
+    ``3.7e-05`` would read as 3.7. A float whose text has no exponent stays a float; a smaller value becomes a
+    plain decimal string with 3 significant digits (``"0.000037"``); nothing rounds to 0 unless it is 0."""
+    g = float(grams)
+    if g == 0 or "e" not in repr(g):
+        return g if g == 0 or abs(g) >= 1e-3 else float(f"{g:.3g}")
+    digits = max(-math.floor(math.log10(abs(g))) + 2, 0)
+    return f"{g:.{digits}f}"
+
+
 def co2_metadata(view: RunView, training_type: str | None = None, hardware: str | None = None,
-                 location: str | None = None) -> dict[str, Any]:
-    """The ``co2_eq_emissions`` mapping of a run."""
+                 location: str | None = None, allow_incomplete: bool = False) -> dict[str, Any]:
+    """The ``co2_eq_emissions`` mapping of a run (an interrupted or failed run only with ``allow_incomplete``,
+    and then labelled so in ``source``)."""
     tt = check_training_type(training_type or view.rec.config.get("training_type") or "fine-tuning")
+    status = view.rec.status
+    if status in INCOMPLETE and not allow_incomplete:
+        raise WattwiseError(f"run {view.rec.id} is {status}: its figures cover only part of the training",
+                            "use the run of the complete training, or --allow-incomplete to label the card so")
     fp = view.fp
     i = fp.intensity
+    partial = f" ({status} run: partial figures)" if status in INCOMPLETE else ""
     return {
-        "emissions": round(fp.total_kg * 1000.0, 6),
-        "source": (f"wattwise {__version__} run {view.rec.id}: energy {fp.measured_share:.0%} measured, "
-                   f"{1 - fp.measured_share:.0%} modelled; intensity {i.g_per_kwh:.0f} gCO2e/kWh ({i.source})"),
+        "emissions": plain_grams(fp.total_kg * 1000.0),
+        "source": (f"wattwise {__version__} run {view.rec.id}{partial}: energy {fp.measured_share:.0%} measured, "
+                   f"{1 - fp.measured_share:.0%} modelled; intensity {i.g_per_kwh:.4g} gCO2e/kWh ({i.source})"),
         "training_type": tt,
         "geographical_location": location or view.rec.location or "unknown (world-average intensity used)",
-        "hardware_used": hardware or view.hardware,
+        "hardware_used": hardware or hardware_used(view),
     }
+
+
+def hardware_used(view: RunView) -> str:
+    """"8 x NVIDIA H100 80GB HBM3, 2 x AMD EPYC 9654 (CPU)" from the host the run recorded; else the run's
+    ``hardware`` setting; else the domains metered."""
+    from wattwise.export import run_host
+    from wattwise.hostinfo import hardware_text
+
+    given = view.rec.config.get("hardware")
+    if given:
+        return str(given)
+    text = hardware_text(run_host(view.rec))
+    if text:
+        return text
+    domains = sorted({d.domain for d in view.fp.energy})
+    return f"unknown (metered: {', '.join(domains)})" if domains else "unknown"
 
 
 def markdown_section(view: RunView, meta: dict[str, Any]) -> str:

@@ -1,31 +1,31 @@
 """Green Software Foundation Software Carbon Intensity: SCI = ((E x I) + M) per R.
 
-E is the energy of the software in kWh (here the run's facility energy, IT x PUE), I the carbon intensity of
-that electricity in gCO2e/kWh (the run's effective intensity, hour-weighted where hourly data were used),
-M the embodied emissions of the hardware share in gCO2e, and R the functional unit the user chooses: per
-token, per 1,000 inferences, per training run ... Specification: https://github.com/Green-Software-Foundation/sci
-(SPEC.md; also ISO/IEC 21031:2024).
+E is the energy of the software in kWh: the run's facility energy, i.e. the IT energy of the components it
+metered (CPU package or model, DRAM or RAM model, GPUs) x PUE; network, storage and idle reserved capacity are
+outside the boundary. I is the carbon intensity of that electricity in gCO2e/kWh (the run's effective intensity,
+hour-weighted where hourly data were used). M is the embodied emissions of the hardware share in gCO2e:
+TE x TS x RS with TE from the hardware catalogue (accelerators, LLMCarbon-style, plus their host share) or, for a
+CPU-only server, its CPU packages and DRAM; TS = the run's duration / the hardware lifetime; RS = the GPUs the run
+metered (accelerators) or the whole machine. R is the functional unit: a counter the run recorded (tokens,
+steps, samples, ...) or the whole run. Specification: https://github.com/Green-Software-Foundation/sci (SPEC.md;
+also ISO/IEC 21031:2024).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from wattwise.errors import WattwiseError
 from wattwise.footprint import Footprint
+from wattwise.store.records import RunRecord
 
 #: Functional units that are not counters: the whole run is one unit.
 RUN_UNITS = {"run", "runs", "training run", "training-run", "training_run", "job", "training"}
-#: Other names a counter may have been recorded under.
-ALIASES = {
-    "inference": ["inferences", "samples", "requests", "queries"],
-    "request": ["requests", "inferences", "samples"],
-    "query": ["queries", "requests", "inferences", "samples"],
-    "sample": ["samples", "inferences"],
-    "token": ["tokens"],
-    "step": ["steps"],
-}
+#: What E covers (stated with every score).
+E_BOUNDARY = ("E: facility energy (IT energy of the metered components x PUE); network, storage and idle "
+              "reserved capacity are outside the boundary")
 _SCALE = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9}
 
 
@@ -54,6 +54,8 @@ class SciScore:
     m_g: float
     r: float
     intensity_source: str
+    m_source: str = "no embodied estimate"
+    boundary: str = E_BOUNDARY
 
     def text(self) -> str:
         return f"{_g(self.value_g)} CO2e per {self.unit.label}"
@@ -88,8 +90,7 @@ def parse_unit(text: str, counters: dict[str, float]) -> FunctionalUnit:
     if count <= 0:
         raise WattwiseError(f"the functional unit count must be > 0, got {text!r}")
     singular = name[:-1] if name.endswith("s") and len(name) > 1 else name
-    candidates = [name, singular, singular + "s", *ALIASES.get(singular, [])]
-    for c in candidates:
+    for c in dict.fromkeys([name, singular, singular + "s"]):  # R only from a counter of that very name
         if counters.get(c):
             return FunctionalUnit(count, name if count != 1 else singular, c)
     have = ", ".join(sorted(counters)) or "none"
@@ -97,14 +98,63 @@ def parse_unit(text: str, counters: dict[str, float]) -> FunctionalUnit:
                         "count them with run.add(tokens=...) / run.step(), or choose --per 'training run'")
 
 
-def sci(fp: Footprint, unit: FunctionalUnit) -> SciScore:
-    """SCI of a footprint per the functional unit."""
+def sci(fp: Footprint, unit: FunctionalUnit, embodied: tuple[float, str] | None = None) -> SciScore:
+    """SCI of a footprint per the functional unit; ``embodied`` (kg, source) is M when the footprint has none."""
     e = fp.facility_kwh
     op_g = fp.operational_kg * 1000.0
     i = op_g / e if e > 0 else fp.intensity.g_per_kwh
-    m = fp.embodied_kg * 1000.0
+    if fp.embodied_kg > 0 or embodied is None:
+        m, m_source = fp.embodied_kg * 1000.0, fp.embodied_source or "no embodied estimate"
+    else:
+        m, m_source = embodied[0] * 1000.0, embodied[1]
     r = unit.count if unit.counter is None else fp.counters.get(unit.counter, 0.0) / unit.count
     if r <= 0:
         raise WattwiseError(f"the run has no {unit.name} to divide by")
     value = (e * i + m) / r
-    return SciScore(value, unit, e, i, m, r, fp.intensity.source)
+    return SciScore(value, unit, e, i, m, r, fp.intensity.source, m_source)
+
+
+def catalogue_device(name: str) -> Any:
+    """The catalogue device for a driver's name ("NVIDIA H100 80GB HBM3" -> h100-sxm): the longest leading run
+    of its words that the catalogue knows, else the longest trailing one; None when none matches."""
+    from wattwise.hardware import lookup
+
+    parts = re.sub(r"[\s_]+", "-", name.strip().lower()).split("-")
+    keys = ["-".join(parts[:i]) for i in range(len(parts), 0, -1)] + ["-".join(parts[i:]) for i in
+                                                                       range(1, len(parts))]
+    for key in keys:
+        if key in ("", "nvidia", "amd", "tesla", "geforce"):
+            continue
+        try:
+            return lookup(key)
+        except WattwiseError:
+            continue
+    return None
+
+
+def run_embodied(rec: RunRecord, fp: Footprint) -> tuple[float, str]:
+    """M in kg for a stored run: TE x TS x RS from the host it recorded (see the module docstring)."""
+    from wattwise.estimate import assumptions
+    from wattwise.estimate.embodied import HOURS_PER_YEAR, amortised_kg
+    from wattwise.export import run_host
+
+    host = run_host(rec)
+    hours = (fp.duration_s if fp.duration_s is not None else rec.duration_s) / 3600.0
+    gpus = sorted({d.domain for d in fp.energy if d.domain.split(":")[0] in ("gpu", "amdgpu")})
+    if gpus:
+        name = str(host.get("gpu_model") or "").split(",")[0].strip()
+        device = catalogue_device(name)
+        if device is None:
+            return 0.0, f"none: GPU {name or 'model unknown'} is not in the hardware catalogue"
+        span = amortised_kg(device, hours * len(gpus))
+        return span.central, f"{len(gpus)} GPU(s) x {hours:.4g} h: {span.source}"
+    emb = assumptions.embodied()
+    if not host.get("ram_total_gb") and not host.get("cpu_model"):
+        return 0.0, "none: the run recorded no host (recorded before wattwise stored it)"
+    sockets = int(host.get("cpu_sockets") or 1)
+    te = sockets * float(emb["cpu_kg_per_socket"]) + float(host.get("ram_total_gb") or 0.0) * float(
+        emb["dram_kg_per_gb"])
+    years = float(emb["lifetime_years"])
+    kg = te * hours / (years * HOURS_PER_YEAR)
+    return kg, (f"CPU-only server: TE {te:.3g} kg ({sockets} CPU package(s), {host.get('ram_total_gb', 0):.0f} GB "
+                f"DRAM) x TS {hours:.4g} h / {years:g} years x RS 1 (whole machine); {emb['server_source']}")

@@ -1,16 +1,15 @@
 """What-if rows: the same run in the cleanest listed region, in the best time window, with a compressed model.
 
-Region and window figures come from ``wattwise.grid`` and ``wattwise.schedule`` when those packages are
-installed (other branches); otherwise the row says "not available". A region may also be given with its
-intensity, ``FR=56`` (gCO2e/kWh), which needs no grid data.
+Region and window figures come from ``wattwise.grid`` and ``wattwise.schedule``; a region may also be given
+with its intensity, ``FR=56`` (gCO2e/kWh), which needs no grid data.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
+from wattwise import grid, schedule
 from wattwise.errors import WattwiseError
 from wattwise.footprint import carbon_kg
 from wattwise.report.data import RunView
@@ -37,12 +36,12 @@ def _region_intensity(spec: str, when: float | None) -> tuple[str, float, str]:
             g = float(value)
         except ValueError as exc:
             raise WattwiseError(f"bad --compare-region {spec!r}", "use NAME or NAME=gCO2e_per_kWh") from exc
-        if g < 0:
-            raise WattwiseError(f"bad --compare-region {spec!r}: intensity must be >= 0")
-        return name, g, "user-supplied"
-    from wattwise.grid import intensity  # ImportError: handled by the caller
+        from wattwise.validate import intensity as valid_intensity
 
-    i = intensity(name, when)
+        checked = valid_intensity(g, f"--compare-region {name}")
+        assert checked is not None
+        return name, checked, "user-supplied"
+    i = grid.intensity(name, when)
     return name, float(i.g_per_kwh), str(i.source)
 
 
@@ -51,53 +50,22 @@ def cleanest_region(view: RunView, regions: list[str]) -> WhatIf:
     fp = view.fp
     when = view.samples[0].t_start if view.samples else None
     if not regions:
-        ranked = _grid_ranking()
-        if ranked is None:
+        ranked = grid.traces.available_zones()
+        if not ranked:
             return WhatIf(label, None, "not available: give regions with --compare-region (NAME or NAME=g/kWh)")
         regions = ranked
     found: list[tuple[str, float, str]] = []
-    missing: list[str] = []
     for spec in regions:
         try:
             found.append(_region_intensity(spec, when))
-        except ImportError:
-            missing.append(spec)
         except WattwiseError as exc:
             if "=" in spec:
                 raise
             raise WattwiseError(f"--compare-region {spec!r}: {exc.message}", exc.hint) from exc
-    if not found:
-        return WhatIf(label, None, f"not available: grid data not installed for {', '.join(missing)} "
-                                   "(give NAME=g/kWh)")
     name, g, source = min(found, key=lambda t: t[1])
     kg = carbon_kg(fp.it_kwh, g, fp.pue) + fp.embodied_kg
     return WhatIf(f"{label}: {name}", kg, f"{g:.0f} gCO2e/kWh ({source}); same energy, "
                                          f"{len(found)} region(s) compared")
-
-
-def _grid_ranking() -> list[str] | None:
-    """Candidate regions when none are given: a ranking from the grid package if it offers one, else the zones
-    it has embedded hourly data for."""
-    try:
-        import wattwise.grid as grid
-    except ImportError:
-        return None
-    for fn in ("ranked_regions", "rank_regions", "cleanest_regions"):
-        f = getattr(grid, fn, None)
-        if callable(f):
-            try:
-                ranked = list(f())[:10]
-            except Exception:
-                return None
-            return [getattr(r, "name", None) or getattr(r, "code", None) or str(r) for r in ranked]
-    traces = getattr(grid, "traces", None)
-    zones = getattr(traces, "available_zones", None)
-    if callable(zones):
-        try:
-            return list(zones())
-        except Exception:
-            return None
-    return None
 
 
 def best_window(view: RunView, within_h: float = 24.0) -> WhatIf:
@@ -111,24 +79,19 @@ def best_window(view: RunView, within_h: float = 24.0) -> WhatIf:
     loc = view.rec.location
     if not loc:
         return WhatIf(label, None, "not available: the run has no location")
-    try:
-        from wattwise.schedule import best_window as find  # type: ignore[import-not-found]
-    except ImportError:
-        return WhatIf(label, None, "not available: the scheduling package (wattwise.schedule) is not installed")
     dur = max(view.rec.duration_s, 1.0)
     t0 = view.rec.started_at
     try:
-        w: Any = find(loc, timedelta(seconds=dur), t0, t0 + within_h * 3600.0 + dur, now=t0)
+        w = schedule.best_window(loc, timedelta(seconds=dur), t0, t0 + within_h * 3600.0 + dur, now=t0)
         mean = float(w.mean_g_per_kwh)
-        base = float(getattr(w, "now_g_per_kwh", 0.0) or 0.0)
+        base = float(w.now_g_per_kwh)
     except WattwiseError as exc:
         return WhatIf(label, None, f"not available: {exc.message}")
     except Exception as exc:  # another module's failure must not break the report
         return WhatIf(label, None, f"not available: {type(exc).__name__}: {exc}")
     fp = view.fp
-    start = getattr(w, "start", None)
-    when = start.strftime("%Y-%m-%d %H:%M UTC") if hasattr(start, "strftime") else str(start)
-    how = getattr(w, "label", None) or "forecast"
+    when = w.start.strftime("%Y-%m-%d %H:%M UTC")
+    how = w.forecast.label
     if base > 0:
         kg = fp.operational_kg * mean / base + fp.embodied_kg
         detail = (f"start {when} (within {within_h:g} h): {mean:.0f} vs {base:.0f} gCO2e/kWh at the actual "

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -213,29 +213,14 @@ class Place:
 
 
 def resolve(location: str) -> Place:
-    """Resolve a country, zone or cloud region with the grid package; without its resolver (older grid package)
-    only the zones with an embedded hourly trace are known."""
-    from wattwise.grid import traces
+    """Resolve a country, zone or cloud region with the grid package's resolver."""
+    from wattwise.grid.locations import resolve_location
 
     if location is None or not str(location).strip():
         raise WattwiseError("no location given", "use --location with a country (FR), a zone (US-CAL-CISO) or a "
                                                  "cloud region (gcp:europe-west1)")
-    try:
-        from wattwise.grid import resolve_location  # type: ignore[attr-defined]
-    except ImportError:
-        try:
-            from wattwise.grid.locations import resolve_location  # type: ignore[no-redef]
-        except ImportError:
-            resolve_location = None  # type: ignore[assignment]
-    if resolve_location is not None:
-        loc = resolve_location(str(location))
-        zone = getattr(loc, "zone", None)
-        return Place(str(getattr(loc, "code", location)), zone, str(getattr(loc, "label", location)))
-    zones = traces.available_zones()
-    key = next((z for z in zones if z.lower() == str(location).strip().lower()), None)
-    if key is None:
-        raise unknown("location", str(location), zones)
-    return Place(key, key, traces.load_trace(key).zone_name or key)
+    loc = resolve_location(str(location))
+    return Place(loc.code, loc.zone, loc.label)
 
 
 def _trace_zone(place: Place) -> str:
@@ -277,24 +262,12 @@ def trace_forecast(zone: str, now: datetime | float | str | None, hours: int, me
 def live_forecast(place: Place, now: float, hours: int, provider: str | None = None) -> Forecast:
     """The live provider's forecast (``provider`` or the configured ``grid_provider``) as a :class:`Forecast`;
     WattwiseError when none is configured or the provider fails."""
-    import wattwise.grid as grid
+    from wattwise.config import setting
+    from wattwise.grid.locations import resolve_location
+    from wattwise.grid.providers import get_provider
 
-    start = hour_floor(now)
-    fn: Callable | None = getattr(grid, "forecast", None)  # a future package-level helper, if the grid adds one
-    if fn is not None:
-        try:
-            raw = fn(place.code, start=start, end=start + hours * HOUR)
-        except TypeError:
-            raw = fn(place.code, start, start + hours * HOUR)
-        return _from_points(raw, place, now)
-    try:
-        from wattwise.config import setting
-        from wattwise.grid.locations import resolve_location
-        from wattwise.grid.providers import get_provider
-    except ImportError:
-        get_provider = None  # type: ignore[assignment]
-    name = provider or (setting("grid_provider") if get_provider is not None else None)
-    if get_provider is None or not name:
+    name = provider or setting("grid_provider")
+    if not name:
         raise NoProvider("no live forecast provider configured",
                             "configure one (WATTWISE_GRID_PROVIDER=electricitymaps|watttime|ukgrid, see docs/grid.md)"
                             " or use an offline forecast (adaptive, blend, profile, yesterday, last-week)")

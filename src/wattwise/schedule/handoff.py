@@ -28,6 +28,10 @@ from wattwise.errors import WattwiseError
 from wattwise.schedule.timeutil import fmt_hours, fmt_utc
 
 K8S_MODES = ("suspend", "init-wait")
+#: Default slack left between the job's planned end and a Slurm ``--deadline`` (queue delay, slow start):
+#: a share of the job's duration, and at least a floor.
+SLACK_SHARE = 0.10
+MIN_SLACK_S = 15 * 60
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
@@ -44,6 +48,23 @@ def _zone(tz: str | tzinfo | None) -> tzinfo:
         return ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
         raise WattwiseError(f"unknown time zone {tz!r}", "use an IANA name such as Europe/Paris or UTC") from None
+
+
+def default_slack_s(duration_s: float) -> float:
+    """The job's own slack: 10 % of its duration, at least 15 minutes."""
+    return max(MIN_SLACK_S, SLACK_SHARE * duration_s)
+
+
+def latest_finish(earliest: float, deadline: float, duration_s: float, slack_s: float) -> float:
+    """The end to plan for so that ``start <= deadline - duration - slack``; an error when the window cannot
+    hold the job and its slack (Slurm drops a job that cannot finish by ``--deadline``)."""
+    if slack_s < 0:
+        raise WattwiseError(f"slack must be >= 0, got {slack_s:g} s")
+    end = deadline - slack_s
+    if end - duration_s < earliest - 1e-6:
+        raise WattwiseError(f"the window leaves no {fmt_hours(slack_s)} slack before the deadline for a "
+                            f"{fmt_hours(duration_s)} job", "widen --within/--deadline, or lower --slack (e.g. 0)")
+    return end
 
 
 def slurm_time(t: datetime, tz: str | tzinfo | None = None) -> str:
@@ -99,12 +120,7 @@ def k8s_job(name: str, image: str, command: list[str], start: datetime, deadline
             now: datetime | None = None) -> str:
     """A Kubernetes ``batch/v1`` Job manifest (YAML) that runs at ``start``. With ``init-wait`` the
     ``activeDeadlineSeconds`` counts from ``now`` (when the Job is created), as the sleep is part of the Job."""
-    if mode not in K8S_MODES:
-        raise WattwiseError(f"unknown Kubernetes mode {mode!r}", f"use one of: {', '.join(K8S_MODES)}")
-    if not _NAME.match(name) or len(name) > 63:
-        raise WattwiseError(f"invalid Job name {name!r}", "use lower-case letters, digits and '-' (at most 63)")
-    if not image:
-        raise WattwiseError("no container image given", "add --image, e.g. --image ghcr.io/me/train:1.0")
+    _check_k8s(name, image, mode)
     start_utc = start.astimezone(timezone.utc)
     lines = ["apiVersion: batch/v1", "kind: Job", "metadata:", f"  name: {name}"]
     if namespace:
@@ -132,7 +148,21 @@ def k8s_job(name: str, image: str, command: list[str], start: datetime, deadline
     lines += ["      containers:", f"      - name: {name[:63]}", f"        image: {_q(image)}"]
     if command:
         lines.append(f"        command: [{', '.join(_q(c) for c in command)}]")
-    text = "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + _k8s_notes(name, namespace, mode, start_utc, deadline)
+
+
+def _check_k8s(name: str, image: str, mode: str) -> None:
+    if mode not in K8S_MODES:
+        raise WattwiseError(f"unknown Kubernetes mode {mode!r}", f"use one of: {', '.join(K8S_MODES)}")
+    if not _NAME.match(name) or len(name) > 63:
+        raise WattwiseError(f"invalid Job name {name!r}", "use lower-case letters, digits and '-' (at most 63)")
+    if not image:
+        raise WattwiseError("no container image given", "add --image, e.g. --image ghcr.io/me/train:1.0")
+
+
+def _k8s_notes(name: str, namespace: str | None, mode: str, start_utc: datetime, deadline: datetime | None) -> str:
+    """The comments after the manifest: how the Job starts at ``start_utc``, and its deadline."""
+    text = ""
     if mode == "suspend":
         patch = "kubectl patch job " + name + (f" -n {namespace}" if namespace else "") + \
                 " --type=merge -p '{\"spec\":{\"suspend\":false}}'"
@@ -141,5 +171,6 @@ def k8s_job(name: str, image: str, command: list[str], start: datetime, deadline
     else:
         text += f"# The init container sleeps until {fmt_utc(start_utc)} (the pod holds its resources meanwhile).\n"
     if deadline is not None:
-        text += f"# Deadline {fmt_utc(deadline)}: {fmt_hours((deadline - start).total_seconds())} after the start.\n"
+        text += (f"# Deadline {fmt_utc(deadline)}: {fmt_hours((deadline - start_utc).total_seconds())} after the "
+                 "start.\n")
     return text

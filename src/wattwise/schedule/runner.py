@@ -19,6 +19,7 @@ from typing import Any
 
 from rich.console import Console
 
+from wattwise.console import make_console
 from wattwise.errors import WattwiseError
 from wattwise.schedule.forecast import DEFAULT_METHOD, Place, resolve
 from wattwise.schedule.pause import MODES, PAUSE_FILE_ENV, PauseController, PauseFile, ProcessTree
@@ -65,7 +66,7 @@ class ScheduledRun:
     pause_above: float | None = None
     pause_mode: str = "signal"
     duration_given: bool = True
-    console: Console = field(default_factory=lambda: Console(stderr=True))
+    console: Console = field(default_factory=lambda: make_console(stderr=True))
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
     tick_s: float = 15.0
@@ -229,11 +230,9 @@ def ran_under(place: Place, spans: list[tuple[float, float]]) -> tuple[float | N
     spans = [(a, b) for a, b in spans if b > a]
     if not spans:
         return None, "the job did not run"
-    try:
-        from wattwise.config import setting
-        from wattwise.grid import emissions_kg, intensity
-    except ImportError:
-        return _ran_under_trace(place, spans)
+    from wattwise.config import setting
+    from wattwise.grid import emissions_kg, intensity
+
     try:
         if setting("grid_provider"):
             total = weighted = 0.0
@@ -255,20 +254,19 @@ def ran_under(place: Place, spans: list[tuple[float, float]]) -> tuple[float | N
         return None, f"no intensity: {exc.message}"
 
 
-def _ran_under_trace(place: Place, spans: list[tuple[float, float]]) -> tuple[float | None, str]:
-    """Without the grid package's intensity API: the embedded trace of the zone, hour by hour."""
-    from wattwise.grid import traces
-
-    if place.zone not in traces.available_zones():
-        return None, "no hourly intensity for this location"
-    tr = traces.load_trace(place.zone)
-    secs = sum(b - a for a, b in spans)
-    grams, typical = 0.0, False
-    for a, b in spans:
-        g, typ = tr.integrate(a, b, (b - a) / secs)
-        grams += g
-        typical |= typ
-    return grams, f"{'typical profile from the ' if typical else ''}{tr.year} trace of {tr.zone}, hour by hour"
+def _check_options(location: str | None, within: str | None, deadline: str | None, pause_above: float | None,
+                   pause_dirtiest: str | None, pause_mode: str) -> str:
+    """The location, once the scheduling options are known to fit together."""
+    if within and deadline:
+        raise WattwiseError("give --within or --deadline, not both")
+    if pause_above is not None and pause_dirtiest:
+        raise WattwiseError("give --pause-above or --pause-dirtiest, not both")
+    if pause_mode not in MODES:
+        raise WattwiseError(f"unknown pause mode {pause_mode!r}", f"use one of: {', '.join(MODES)}")
+    if not location:
+        raise WattwiseError("scheduling needs a location", "add --location FR (a country, zone or cloud region) or "
+                                                           "set WATTWISE_LOCATION")
+    return location
 
 
 def wait_then_start(location: str | None, *, within: str | None = None, deadline: str | None = None,
@@ -279,22 +277,15 @@ def wait_then_start(location: str | None, *, within: str | None = None, deadline
                     console: Console | None = None, replan: bool = True) -> ScheduledRun | None:
     """Plan the run, print the plan, wait for the start (a contiguous job re-plans every hour with a fresh
     forecast unless ``replan`` is false); ``None`` when no scheduling option was given."""
+    if pause_mode not in MODES:  # checked even when nothing pauses: a typo is never silently ignored
+        raise WattwiseError(f"unknown pause mode {pause_mode!r}", f"use one of: {', '.join(MODES)}")
     if not (within or deadline or pause_above is not None or pause_dirtiest):
         if duration:
             raise WattwiseError("--duration only makes sense with --within, --deadline or a pause option")
         return None
-    con = console or Console(stderr=True)
+    con = console or make_console(stderr=True)
     clock, sleep, tick_s = clock or CLOCK, sleep or SLEEP, tick_s or TICK_S
-    if within and deadline:
-        raise WattwiseError("give --within or --deadline, not both")
-    if pause_above is not None and pause_dirtiest:
-        raise WattwiseError("give --pause-above or --pause-dirtiest, not both")
-    if pause_mode not in MODES:
-        raise WattwiseError(f"unknown pause mode {pause_mode!r}", f"use one of: {', '.join(MODES)}")
-    if not location:
-        raise WattwiseError("scheduling needs a location", "add --location FR (a country, zone or cloud region) or "
-                                                           "set WATTWISE_LOCATION")
-    place = resolve(location)
+    place = resolve(_check_options(location, within, deadline, pause_above, pause_dirtiest, pause_mode))
     t_now = clock() if now is None else now
     work = parse_duration(duration if duration else DEFAULT_DURATION_H, "--duration").total_seconds()
     if within:

@@ -11,6 +11,7 @@ from wattwise.errors import WattwiseError
 HOUR = 3600
 _UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": HOUR, "hr": HOUR, "d": 86400, "w": 7 * 86400}
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*(s|sec|min|m|hr|h|d|w)", re.IGNORECASE)
+MAX_DURATION = timedelta(days=3653)  # 10 years: beyond, times leave what datetime and the data can hold
 DURATION_HINT = "use for example 8h, 90m, 1h30m, 2d or a number of hours such as 1.5"
 
 
@@ -38,6 +39,9 @@ def parse_duration(text: str | float | int | timedelta, what: str = "duration") 
             td = timedelta(seconds=seconds)
     if td.total_seconds() <= 0:
         raise WattwiseError(f"{what} must be > 0, got {text!r}", DURATION_HINT)
+    if td > MAX_DURATION:
+        raise WattwiseError(f"{what} of {text!r} is longer than 10 years", "carbon-aware scheduling plans within "
+                            "days to weeks (the hourly data cover one year); use for example 7d")
     return td
 
 
@@ -46,18 +50,12 @@ def parse_instant(text: str | datetime | float | int | None, what: str = "time")
     datetime (naive = UTC). ``None`` is now."""
     if isinstance(text, str) and not text.strip():
         raise WattwiseError(f"empty {what}", "use ISO 8601 such as 2026-11-24T06:00Z")
+    from wattwise.grid.timeparse import parse_time
+
     try:
-        from wattwise.grid.timeparse import parse_time
-    except ImportError:  # pragma: no cover - the grid package ships it
-        parse_time = None
-    if parse_time is not None:
-        try:
-            d = parse_time(text)
-        except WattwiseError as exc:
-            raise WattwiseError(f"malformed {what} {text!r}", exc.hint) from None
-    else:  # pragma: no cover
-        d = text if isinstance(text, datetime) else datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-        d = d if d.tzinfo else d.replace(tzinfo=timezone.utc)
+        d = parse_time(text)
+    except WattwiseError as exc:
+        raise WattwiseError(f"malformed {what} {text!r}", exc.hint) from None
     return d.astimezone(timezone.utc)
 
 

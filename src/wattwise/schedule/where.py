@@ -50,14 +50,9 @@ class Candidate:
 
 
 def _flat(place: Place, when: float) -> tuple[float, str]:
-    """A location without hourly data: the grid package's intensity (annual table) when it offers one."""
-    try:
-        from wattwise.grid import intensity  # type: ignore[attr-defined]
-    except ImportError:
-        intensity = None
-    if intensity is None:
-        raise WattwiseError(f"no carbon-intensity data for {place.code}",
-                            "candidates need a zone with an hourly trace (wattwise schedule where --help)")
+    """A location without hourly data: the grid package's intensity (annual table)."""
+    from wattwise.grid import intensity
+
     i = intensity(place.code, when)
     return float(i.g_per_kwh), f"{i.source} (no hourly data: not time-shifted)"
 
@@ -98,13 +93,25 @@ def best_location(candidates: list[str], duration: timedelta | float | str,
                              kwh, pue=default_pue(place.code)[0]))
     out.sort(key=lambda k: (k.g_per_it_kwh, k.place.code))
 
+    crit = pareto_criteria(out)
+
     def figures(k: Candidate) -> tuple[float, ...]:
-        return (k.g_per_it_kwh, *(v for v in (k.latency_ms, k.price_per_h) if v is not None))
+        return tuple(float(getattr(k, c)) for c in crit)
 
     marked = []
     for k in out:
         fk = figures(k)
-        dominated = any(len(figures(o)) == len(fk) and all(a <= b for a, b in zip(figures(o), fk, strict=True))
-                        and figures(o) != fk for o in out if o is not k)
+        dominated = any(all(a <= b for a, b in zip(figures(o), fk, strict=True)) and figures(o) != fk
+                        for o in out if o is not k)
         marked.append(replace(k, pareto=not dominated))
     return marked
+
+
+def pareto_criteria(rows: list[Candidate]) -> list[str]:
+    """The figures the Pareto front is computed over: intensity, plus latency / price when every row has them
+    (a figure some rows lack cannot rank them, so it is left out rather than making every row optimal)."""
+    crit = ["g_per_it_kwh"]  # intensity per IT kWh (PUE included), as the table is sorted
+    for c in ("latency_ms", "price_per_h"):
+        if rows and all(getattr(r, c) is not None for r in rows):
+            crit.append(c)
+    return crit

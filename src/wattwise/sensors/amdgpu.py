@@ -30,7 +30,7 @@ class AmdGpuSensor(Sensor):
     name = "amdgpu"
 
     def __init__(self, amdsmi: ModuleType | None = None) -> None:
-        self.smi = amdsmi if amdsmi is not None else _load()
+        self.smi: Any = amdsmi if amdsmi is not None else _load()  # the amdsmi module (None: not installed)
         self.handles: list[Any] = []
         self.base: list[float] = []
 

@@ -7,6 +7,16 @@ from dataclasses import dataclass
 
 from wattwise.footprint import Method
 
+#: Domains under this prefix are stored for comparison only (the modelled CPU beside a RAPL reading) and are
+#: never added to totals.
+SHADOW_PREFIX = "model:"
+SHADOW_CPU = SHADOW_PREFIX + "cpu"
+
+
+def is_shadow(domain: str) -> bool:
+    """Whether a domain is a comparison-only shadow (excluded from every total)."""
+    return domain.startswith(SHADOW_PREFIX)
+
 
 @dataclass(frozen=True)
 class Availability:

@@ -60,7 +60,7 @@ class NvmlSensor(Sensor):
     name = "nvml"
 
     def __init__(self, nvml: ModuleType | None = None, visible: str | None = None) -> None:
-        self.nvml = nvml if nvml is not None else _load_nvml()
+        self.nvml: Any = nvml if nvml is not None else _load_nvml()  # pynvml or a stand-in (None: not installed)
         self.visible = os.environ.get("CUDA_VISIBLE_DEVICES") if visible is None else visible
         self.gpus: list[Gpu] = []
         self._inited = False

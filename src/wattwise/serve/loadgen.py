@@ -107,46 +107,37 @@ def _text_of(chunk: dict) -> str:
     return c.get("text") or ""
 
 
-async def one_request(client: httpx.AsyncClient, url: str, body: dict, timeout_s: float) -> RequestResult:
-    """Send one streaming request and time its tokens; never raises for a failed request."""
-    t0 = time.perf_counter()
-    last: float | None = None
-    res = RequestResult(ok=False)
-    usage_tokens: int | None = None
+class _EventStream:
+    """Parses one response's server-sent events (split into lines here: cheaper per token than aiter_lines)
+    and times its tokens into ``res``."""
 
-    async def stream() -> None:
-        async with client.stream("POST", url, json=body) as resp:
-            if resp.status_code != 200:
-                text = (await resp.aread()).decode("utf-8", "replace")[:MAX_ERROR_TEXT]
-                res.error = f"HTTP {resp.status_code}: {text.strip() or resp.reason_phrase}"
+    def __init__(self, res: RequestResult, t0: float) -> None:
+        self.res, self.t0 = res, t0
+        self.last: float | None = None
+        self.usage_tokens: int | None = None
+        self.done = False
+        self.buf = b""
+
+    def feed(self, raw: bytes) -> None:
+        self.buf += raw
+        *lines, self.buf = self.buf.split(b"\n")
+        for bline in lines:
+            if self.done:
                 return
-            done = False
-            buf = b""
-            async for raw in resp.aiter_bytes():  # split lines here: cheaper per token than aiter_lines
-                buf += raw
-                *lines, buf = buf.split(b"\n")
-                for bline in lines:
-                    if done:
-                        break
-                    line = bline.strip()
-                    if not line or line.startswith(b":"):
-                        continue
-                    if not line.startswith(b"data:"):
-                        raise ValueError(f"not a server-sent event line: {line[:80]!r}")
-                    data = line[5:].strip()
-                    if data == b"[DONE]":
-                        done = True
-                        break
-                    on_event(data)
-                if done:
-                    break
-            if not done and buf.strip():
-                raise ValueError(f"stream ended inside an event: {buf[:80]!r}")
-            if not done and res.output_tokens == 0 and usage_tokens is None:
-                raise ValueError("stream ended without any token or [DONE]")
+            self._line(bline.strip())
 
-    def on_event(data: bytes) -> None:
-        nonlocal last, usage_tokens
+    def _line(self, line: bytes) -> None:
+        if not line or line.startswith(b":"):
+            return
+        if not line.startswith(b"data:"):
+            raise ValueError(f"not a server-sent event line: {line[:80]!r}")
+        data = line[5:].strip()
+        if data == b"[DONE]":
+            self.done = True
+            return
+        self._event(data)
+
+    def _event(self, data: bytes) -> None:
         now = time.perf_counter()
         chunk = json.loads(data)
         if not isinstance(chunk, dict):
@@ -155,14 +146,40 @@ async def one_request(client: httpx.AsyncClient, url: str, body: dict, timeout_s
             raise ValueError(f"server error in stream: {str(chunk['error'])[:MAX_ERROR_TEXT]}")
         usage = chunk.get("usage")
         if isinstance(usage, dict) and isinstance(usage.get("completion_tokens"), int):
-            usage_tokens = usage["completion_tokens"]
+            self.usage_tokens = usage["completion_tokens"]
         if _text_of(chunk):
-            if last is None:
-                res.ttft_s = now - t0
+            if self.last is None:
+                self.res.ttft_s = now - self.t0
             else:
-                res.itl_s.append(now - last)
-            last = now
-            res.output_tokens += 1
+                self.res.itl_s.append(now - self.last)
+            self.last = now
+            self.res.output_tokens += 1
+
+    def finish(self) -> None:
+        """At the end of the body: a stream cut inside an event, or one with nothing in it, is an error."""
+        if not self.done and self.buf.strip():
+            raise ValueError(f"stream ended inside an event: {self.buf[:80]!r}")
+        if not self.done and self.res.output_tokens == 0 and self.usage_tokens is None:
+            raise ValueError("stream ended without any token or [DONE]")
+
+
+async def one_request(client: httpx.AsyncClient, url: str, body: dict, timeout_s: float) -> RequestResult:
+    """Send one streaming request and time its tokens; never raises for a failed request."""
+    t0 = time.perf_counter()
+    res = RequestResult(ok=False)
+    events = _EventStream(res, t0)
+
+    async def stream() -> None:
+        async with client.stream("POST", url, json=body) as resp:
+            if resp.status_code != 200:
+                text = (await resp.aread()).decode("utf-8", "replace")[:MAX_ERROR_TEXT]
+                res.error = f"HTTP {resp.status_code}: {text.strip() or resp.reason_phrase}"
+                return
+            async for raw in resp.aiter_bytes():
+                events.feed(raw)
+                if events.done:
+                    break
+            events.finish()
 
     try:
         await asyncio.wait_for(stream(), timeout_s)
@@ -177,8 +194,8 @@ async def one_request(client: httpx.AsyncClient, url: str, body: dict, timeout_s
     res.latency_s = time.perf_counter() - t0
     if res.error is None:
         res.ok = True
-        if usage_tokens is not None:  # the server's own count (a chunk may hold several tokens)
-            res.output_tokens = usage_tokens
+        if events.usage_tokens is not None:  # the server's own count (a chunk may hold several tokens)
+            res.output_tokens = events.usage_tokens
     return res
 
 

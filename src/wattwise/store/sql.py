@@ -1,12 +1,15 @@
 """One SQL implementation of the run store over DB-API connections (SQLite here; PostgreSQL by dialect).
 
 Every sample batch is written and committed as it is taken, so a killed process loses at most the samples
-of its last interval. Concurrent writers are safe: SQLite runs in WAL mode with a busy timeout.
+of its last interval. Concurrent writers are safe: SQLite runs in WAL mode with a busy timeout. A tracked run
+writes through :mod:`wattwise.store.writer` (queued, short busy timeout, journaled when the store refuses);
+a writing :func:`open_store` replays the journals such runs left (:mod:`wattwise.store.journal`).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import threading
 import time
@@ -22,6 +25,21 @@ from wattwise.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 RUN_COLUMNS = ("id, name, status, started_at, ended_at, last_seen, host, pid, interval_s, location, command, "
                "exit_code, config")
+
+
+#: Run ids are at most this long (generated ones have 24 characters); a longer one cannot exist.
+MAX_ID_LEN = 128
+
+
+def finite_values(config: dict) -> dict:
+    """A stored run's config with NaN/inf numbers (stored before validation existed) read as None, so every
+    reader and JSON document gets valid values."""
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in config.items()}
+
+
+def like_literal(text: str) -> str:
+    """``text`` for a ``LIKE ... ESCAPE '!'`` pattern, matched literally (``%`` and ``_`` are not wildcards)."""
+    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
 
 
 @dataclass(frozen=True)
@@ -52,6 +70,7 @@ class SqlStore:
         self.dialect = dialect
         self.location = location
         self._lock = threading.RLock()
+        self._cur: Any = None  # the cursor of the open transaction (nested _tx calls join it)
         self._migrate()
 
     # -- plumbing -------------------------------------------------------------------------------------
@@ -61,17 +80,30 @@ class SqlStore:
     @contextmanager
     def _tx(self) -> Iterator[Any]:
         with self._lock:
+            if self._cur is not None:  # inside transaction(): one commit for all
+                yield self._cur
+                return
             cur = self.conn.cursor()
             cur.execute(self.dialect.begin)
+            self._cur = cur
             try:
                 yield cur
             except BaseException:
+                self._cur = None
                 self.conn.rollback()
                 raise
             else:
+                self._cur = None
                 self.conn.commit()
             finally:
+                self._cur = None
                 cur.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run several writing calls as one transaction (all or nothing)."""
+        with self._tx():
+            yield
 
     def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
         with self._lock:
@@ -85,7 +117,18 @@ class SqlStore:
                 self.conn.commit()  # end the read transaction
             return rows
 
+    def _current_version(self) -> int | None:
+        """The schema version, read without taking the write lock (None when the store has no meta yet)."""
+        try:
+            rows = self._rows("SELECT value FROM meta WHERE key = ?", ("schema_version",))
+        except Exception:
+            self.conn.rollback()
+            return None
+        return int(rows[0][0]) if rows else None
+
     def _migrate(self) -> None:
+        if self._current_version() == SCHEMA_VERSION:  # the usual case: no write lock needed to open
+            return
         with self._tx() as cur:
             if self.dialect.migrate_lock:
                 cur.execute(self.dialect.migrate_lock)
@@ -116,10 +159,13 @@ class SqlStore:
             self.conn.close()
 
     # -- writing --------------------------------------------------------------------------------------
-    def create_run(self, run: RunRecord) -> None:
+    def create_run(self, run: RunRecord, if_absent: bool = False) -> None:
+        values = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        sql = (self.dialect.insert_if_absent(f"runs ({RUN_COLUMNS})", values) if if_absent
+               else f"INSERT INTO runs ({RUN_COLUMNS}) VALUES {values}")
         with self._tx() as cur:
             cur.execute(
-                self._q(f"INSERT INTO runs ({RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                self._q(sql),
                 (run.id, run.name, run.status, run.started_at, run.ended_at, run.last_seen or run.started_at,
                  run.host, run.pid, run.interval, run.location, run.command, run.exit_code, run.config_json()),
             )
@@ -202,7 +248,7 @@ class SqlStore:
     def members(self, run_id: str) -> list[MemberRow]:
         rows = self._rows("SELECT run_id, member, node, rank, host, pid, owner, status, joined_at, left_at "
                           "FROM run_members WHERE run_id = ? ORDER BY node, rank", (run_id,))
-        return [MemberRow(*r[:6], bool(r[6]), *r[7:]) for r in rows]
+        return [MemberRow(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7], r[8], r[9]) for r in rows]
 
     def energy_by_node(self, run_id: str) -> dict[str | None, float]:
         """Joules per node of a run (a distributed run's total is the sum over its nodes)."""
@@ -235,7 +281,7 @@ class SqlStore:
         rec = RunRecord(
             id=row[0], name=row[1], status=row[2], started_at=row[3], ended_at=row[4], last_seen=row[5],
             host=row[6], pid=row[7], interval=row[8] or 1.0, location=row[9], command=row[10], exit_code=row[11],
-            config=json.loads(row[12]) if row[12] else {},
+            config=finite_values(json.loads(row[12])) if row[12] else {},
         )
         if rec.is_dead():
             rec.status = "interrupted"
@@ -252,8 +298,8 @@ class SqlStore:
         (children of the user's run, tagged ``internal`` in their config)."""
         where, params = [], []
         if name:
-            where.append("name LIKE ?")
-            params.append(f"%{name}%")
+            where.append("name LIKE ? ESCAPE '!'")
+            params.append(f"%{like_literal(name)}%")
         if not internal:  # config is stored as json.dumps(sort_keys=True)
             where.append("(config IS NULL OR config NOT LIKE ?)")
             params.append('%"internal": true%')
@@ -270,8 +316,11 @@ class SqlStore:
             if not runs:
                 raise NotFoundError("the store has no runs yet", f"store: {self.location}")
             return runs[0]
-        rows = self._rows(f"SELECT {RUN_COLUMNS} FROM runs WHERE id LIKE ? ORDER BY started_at DESC",
-                          (run_id.replace("%", "") + "%",))
+        if len(run_id) > MAX_ID_LEN:
+            raise NotFoundError(f"no run with an id of {len(run_id)} characters (ids have at most {MAX_ID_LEN})",
+                                "list runs with `wattwise runs`")
+        rows = self._rows(f"SELECT {RUN_COLUMNS} FROM runs WHERE id LIKE ? ESCAPE '!' ORDER BY started_at DESC",
+                          (like_literal(run_id) + "%",))
         if len(rows) == 1:
             return self._record(rows[0])
         if len(rows) > 1:
@@ -280,6 +329,14 @@ class SqlStore:
         near = close_matches(run_id, ids, 3)
         hint = f"did you mean: {', '.join(near)}" if near else "list runs with `wattwise runs`"
         raise NotFoundError(f"no run {run_id!r} in {self.location}", hint)
+
+    def last_power(self, run_id: str) -> dict[str, tuple[float, str]]:
+        """(watts, method) per domain over the run's last stored sample of that domain (zero-length ones
+        skipped): the same figure for every reader, however often it asks."""
+        rows = self._rows("SELECT domain, joules, t_start, t_end, method FROM samples WHERE id IN "
+                          "(SELECT MAX(id) FROM samples WHERE run_id = ? AND t_end > t_start GROUP BY domain)",
+                          (run_id,))
+        return {d: (j / (t1 - t0), m) for d, j, t0, t1, m in rows}
 
     def samples(self, run_id: str) -> list[SampleRow]:
         rows = self._rows("SELECT run_id, t_start, t_end, domain, joules, method, source, uncertainty, phase, node, "
@@ -311,13 +368,14 @@ class SqlStore:
         return int(self._rows("SELECT COUNT(*) FROM samples")[0][0])
 
 
-def _open_sqlite(path: str) -> SqlStore:
+def open_sqlite(path: str, busy_timeout: float = 60.0) -> SqlStore:
+    """Open (creating if needed) the SQLite store at ``path``; writes wait ``busy_timeout`` s for a lock."""
     p = Path(path).expanduser()
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(p), timeout=60, check_same_thread=False, isolation_level=None)
-        conn.execute("PRAGMA busy_timeout = 60000")
-        _set_wal(conn)
+        conn = sqlite3.connect(str(p), timeout=busy_timeout, check_same_thread=False, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        _set_wal(conn, busy_timeout)
         conn.execute("PRAGMA synchronous = NORMAL")
         # isolation_level=None: we issue BEGIN ourselves; commit()/rollback() still end it
         return SqlStore(_AutoCommitSqlite(conn), SQLITE, str(p))
@@ -360,18 +418,3 @@ class _AutoCommitSqlite:
 
     def close(self) -> None:
         self._c.close()
-
-
-def open_store(target: str | Path | None = None) -> SqlStore:
-    """Open (creating if needed) the store at a path, or a ``postgresql://`` URL."""
-    from wattwise.config import default_store
-
-    t = str(target) if target else default_store()
-    if t.startswith(("postgresql://", "postgres://")):
-        try:
-            from wattwise.store.postgres import open_postgres
-        except ImportError as exc:
-            raise WattwiseError("PostgreSQL store support is not available",
-                                "pip install 'wattwise[postgres]'") from exc
-        return open_postgres(t)
-    return _open_sqlite(t)

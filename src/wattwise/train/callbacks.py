@@ -9,12 +9,14 @@ the HF callback builds the model-card ``co2_eq_emissions`` entry (emissions in g
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
+from wattwise import __version__
 from wattwise.errors import WattwiseError
 from wattwise.export import check_training_type
-from wattwise.footprint import J_PER_KWH
+from wattwise.footprint import J_PER_KWH, Footprint
 from wattwise.train.monitor import TrainingMonitor
 
 try:  # transformers is an optional extra ([ml])
@@ -30,36 +32,45 @@ def co2_eq_emissions(
     geographical_location: str | None = None,
     hardware_used: str | None = None,
 ) -> dict:
-    """The Hugging Face model-card ``co2_eq_emissions`` entry (``emissions`` in grams CO2e) of a run."""
+    """The Hugging Face model-card ``co2_eq_emissions`` entry (``emissions`` in grams CO2e) of a run.
+
+    With the run's footprint (after :meth:`TrainingMonitor.close`), ``emissions`` and ``source`` are those of the
+    footprint (the intensity actually used, hour by hour where the grid data allow); else the monitor's own.
+    """
+    from wattwise.report.modelcard import plain_grams
+
     check_training_type(training_type)
     fp = monitor.footprint
-    if fp is not None and hasattr(fp, "operational_kg"):
-        grams = float(fp.operational_kg) * 1000.0
-        intensity = getattr(fp, "intensity", None)
-        location = geographical_location or getattr(intensity, "location", None)
-        method = ", ".join(
-            sorted({getattr(d.method, "value", str(d.method)) for d in getattr(fp, "energy", [])})
-        )
+    if isinstance(fp, Footprint):
+        grams = fp.total_kg * 1000.0
+        intensity = fp.intensity
+        location = geographical_location or intensity.location
+        method = f"energy {fp.measured_share:.0%} measured, {1 - fp.measured_share:.0%} modelled"
     else:
         grams = monitor.co2_g()
-        location = geographical_location or monitor.intensity.location
-        method = "modelled"
+        intensity = monitor.intensity
+        location = geographical_location or intensity.location
+        method = "energy modelled"
+    run_id = getattr(monitor.run, "id", None)
     card: dict[str, Any] = {
-        "emissions": round(grams, 6),
-        "source": f"wattwise ({method or 'modelled'} energy; intensity: {monitor.intensity.source})",
+        "emissions": plain_grams(grams),
+        "source": (f"wattwise {__version__}{f' run {run_id}' if run_id else ''}: {method}; intensity "
+                   f"{intensity.g_per_kwh:.4g} gCO2e/kWh ({intensity.source})"),
         "training_type": training_type,
-        "geographical_location": location or "unknown",
+        "geographical_location": location or "unknown (world-average intensity used)",
         "hardware_used": hardware_used or _hardware(),
     }
     return card
 
 
 def _hardware() -> str:
-    import os
+    from wattwise.hostinfo import hardware_text, host_info
 
-    from wattwise.sensors.cpu_model import cpu_model_name
+    return hardware_text(host_info()) or "unknown"
 
-    return f"{os.cpu_count()} x {cpu_model_name()} (CPU)"
+
+def _is_eval_log(logs: dict) -> bool:
+    return any(str(k).startswith(("eval_", "test_", "predict_")) for k in logs)
 
 
 class WattwiseCallback(_HFBase):  # type: ignore[misc,valid-type]
@@ -73,6 +84,11 @@ class WattwiseCallback(_HFBase):  # type: ignore[misc,valid-type]
     for accuracy-like metrics). ``tokens_per_step``: counted per optimiser step when given. At the end,
     :attr:`co2_eq_emissions` holds the model-card entry; it is also written to
     ``<output_dir>/co2_eq_emissions.json`` unless ``write_card=False``.
+
+    Energy fields (``wattwise/energy_kwh``, ``wattwise/co2_g`` ...) are added to the *training* logs only, never
+    to evaluation logs, so ``Trainer.create_model_card()`` does not list them as evaluation results. The callback
+    moves itself to the front of the trainer's callbacks when the trainer is set up, so that every ``report_to``
+    integration (MLflow, TensorBoard, W&B ...) sees the fields in the same log call.
     """
 
     def __init__(
@@ -86,6 +102,7 @@ class WattwiseCallback(_HFBase):  # type: ignore[misc,valid-type]
         metric: str = "eval_loss",
         tokens_per_step: int | None = None,
         write_card: bool = True,
+        prefix: str = "wattwise/",
         **monitor_kwargs: Any,
     ) -> None:
         if _HFBase is object:  # pragma: no cover
@@ -98,10 +115,41 @@ class WattwiseCallback(_HFBase):  # type: ignore[misc,valid-type]
         self.metric = metric
         self.tokens_per_step = tokens_per_step
         self.write_card = write_card
+        self.prefix = prefix
         self.co2_eq_emissions: dict | None = None
         self.epochs: list[dict[str, float]] = []
+        self.first = False
+
+    def _move_first(self) -> None:
+        """Put this callback first in the CallbackHandler calling it (found in the calling frame).
+
+        The Trainer adds ``report_to`` integrations before user callbacks, so they would see each log before
+        we add to it. Moving ourselves while the handler iterates is safe: every later callback keeps its index.
+        """
+        try:
+            from transformers.trainer_callback import CallbackHandler
+
+            frame = sys._getframe(2)
+            for _ in range(4):
+                handler = frame.f_locals.get("self")
+                if isinstance(handler, CallbackHandler):
+                    if self in handler.callbacks:
+                        handler.callbacks.remove(self)
+                        handler.callbacks.insert(0, self)
+                        self.first = True
+                    return
+                frame = frame.f_back  # type: ignore[assignment]
+                if frame is None:
+                    return
+        except Exception:  # never a reason to fail the training; the fields then reach later callbacks only
+            return
+
+    def on_init_end(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+        self._move_first()
 
     def on_train_begin(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+        if not self.first:
+            self._move_first()
         self.monitor.start(total_steps=state.max_steps or None)
 
     def on_step_end(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
@@ -129,13 +177,19 @@ class WattwiseCallback(_HFBase):  # type: ignore[misc,valid-type]
             control.should_training_stop = True
         return control
 
+    def log_fields(self) -> dict[str, float]:
+        """The monitor's fields under :attr:`prefix` (``wattwise/energy_kwh`` ...)."""
+        return {f"{self.prefix}{k}": v for k, v in self.monitor.log_fields().items()}
+
     def on_log(self, args, state, control, logs=None, **kwargs):  # type: ignore[no-untyped-def]
-        if logs is None or not self.monitor._started:
+        if logs is None or not self.monitor._started or _is_eval_log(logs):
             return
-        fields = self.monitor.log_fields()
-        logs.update(fields)
-        # Trainer.log appended a copy to log_history before calling us: add the fields there too
-        if state.log_history and state.log_history[-1].get("step") == state.global_step:
+        fields = self.log_fields()
+        logs.update(fields)  # the integrations after us log them with the training metrics
+        # Trainer.log appended a copy to log_history before calling us: add the fields there too (training
+        # entries only: the model card reads no field of them but "loss")
+        if state.log_history and state.log_history[-1].get("step") == state.global_step \
+                and not _is_eval_log(state.log_history[-1]):
             state.log_history[-1].update(fields)
 
     def on_train_end(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
@@ -150,12 +204,19 @@ class WattwiseCallback(_HFBase):  # type: ignore[misc,valid-type]
         if self.write_card and out and getattr(state, "is_world_process_zero", True):
             p = Path(out)
             p.mkdir(parents=True, exist_ok=True)
-            summary = {
+            summary = self.monitor.summary()
+            fp = self.monitor.footprint
+            if isinstance(fp, Footprint):  # the final figures are the footprint's, as in the card
+                summary.update(energy_kwh=fp.facility_kwh, co2_g=fp.total_kg * 1000.0,
+                               intensity_g_per_kwh=fp.intensity.g_per_kwh, intensity_source=fp.intensity.source,
+                               logged_co2_g_basis=f"{self.monitor.intensity.g_per_kwh:.4g} gCO2e/kWh "
+                                                  f"({self.monitor.intensity.source}), PUE {self.monitor.pue:g}")
+            summary_doc = {
                 "co2_eq_emissions": self.co2_eq_emissions,
-                "summary": self.monitor.summary(),
+                "summary": summary,
                 "epochs": self.epochs,
             }
-            (p / "co2_eq_emissions.json").write_text(json.dumps(summary, indent=2, default=str))
+            (p / "co2_eq_emissions.json").write_text(json.dumps(summary_doc, indent=2, default=str))
 
 
 def lightning_callback(

@@ -39,7 +39,7 @@ from typing import Any
 import psutil
 
 from wattwise.footprint import J_PER_KWH
-from wattwise.meter import track
+from wattwise.tracking import track
 from wattwise.train.early_stopping import EnergyAwareEarlyStopping
 from wattwise.train.monitor import TrainingMonitor
 from wattwise.train.tinygpt import CharData, TinyGPTConfig, TrainSettings, shakespeare, train_tinygpt
@@ -180,19 +180,17 @@ def metered_training(
 
 def _energy_source(mon: TrainingMonitor) -> str:
     fp = mon.footprint
-    if fp is not None and getattr(fp, "energy", None):
-        return "; ".join(
-            f"{d.domain}: {getattr(d.method, 'value', d.method)} ({d.source})" for d in fp.energy
-        )
+    if fp is not None and fp.energy:
+        return "; ".join(f"{d.domain}: {d.method.value} ({d.source})" for d in fp.energy)
     return "unknown"
 
 
 def _energy_method(mon: TrainingMonitor) -> dict:
     """How the run's energy was obtained, from ``run.footprint()``: method per domain, measured share."""
     fp = mon.footprint
-    if fp is None or not getattr(fp, "energy", None):
+    if fp is None or not fp.energy:
         return {"method": "unknown"}
-    methods = {getattr(d.method, "value", str(d.method)) for d in fp.energy}
+    methods = {d.method.value for d in fp.energy}
     return {
         "method": methods.pop() if len(methods) == 1 else "mixed",
         "measured_share": fp.measured_share,
@@ -201,7 +199,7 @@ def _energy_method(mon: TrainingMonitor) -> dict:
             {
                 "domain": d.domain,
                 "kwh": d.kwh,
-                "method": getattr(d.method, "value", str(d.method)),
+                "method": d.method.value,
                 "source": d.source,
                 "uncertainty": d.uncertainty,
             }
@@ -363,7 +361,8 @@ def _one_repeat(cs: CompareSettings, data: CharData, pre_data: CharData, work: P
 
 
 def _median(xs: list[float | None]) -> float | None:
-    return None if not xs or any(x is None for x in xs) else float(statistics.median(xs))  # type: ignore[arg-type]
+    known = [x for x in xs if x is not None]
+    return float(statistics.median(known)) if xs and len(known) == len(xs) else None
 
 
 def _median_dict(rows: list[dict]) -> dict:

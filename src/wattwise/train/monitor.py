@@ -26,7 +26,7 @@ from typing import Any
 from wattwise.accounting import footprint_from_samples
 from wattwise.context import resolve_context
 from wattwise.footprint import J_PER_KWH, Footprint, Intensity
-from wattwise.meter import track
+from wattwise.tracking import track
 from wattwise.train.budget import BudgetEvent, EnergyBudget
 from wattwise.train.early_stopping import EnergyAwareEarlyStopping
 from wattwise.train.forecast import Forecast, RunForecaster
@@ -82,7 +82,7 @@ class TrainingMonitor:
         self.should_stop = False
         self.stop_reason: str | None = None
         self.epoch_energy_j: list[float] = []
-        self._budget_args = dict(
+        self._budget_args: dict[str, Any] = dict(
             limit_kwh=budget_kwh, limit_g=budget_g, action=budget_action, warn_at=warn_at, on_limit=on_limit
         )
         self.budget: EnergyBudget | None = None

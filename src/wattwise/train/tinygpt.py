@@ -214,7 +214,7 @@ class TinyGPT(nn.Module):
 # ----------------------------------------------------------------------------------------- evaluation
 @torch.no_grad()
 def evaluate(
-    model: nn.Module,
+    model: TinyGPT,
     data: torch.Tensor,
     *,
     batches: int = 16,
@@ -240,7 +240,7 @@ def evaluate(
 
 @torch.no_grad()
 def perplexity(
-    model: nn.Module,
+    model: TinyGPT,
     ids: Sequence[int] | torch.Tensor,
     *,
     block_size: int | None = None,
@@ -361,6 +361,70 @@ StepHook = Callable[[int, float, int], "bool | None"]
 EvalHook = Callable[[int, float], "bool | None"]
 
 
+def _checked_settings(steps: int, settings: TrainSettings | None) -> TrainSettings:
+    if steps < 1:
+        raise WattwiseError(f"steps must be at least 1, got {steps}")
+    st = settings or TrainSettings()
+    if st.schedule not in ("cosine", "constant"):
+        from wattwise.errors import unknown
+
+        raise unknown("learning-rate schedule", st.schedule, ["cosine", "constant"])
+    return st
+
+
+def _initial_model(init_from: str | os.PathLike[str] | TinyGPT | None, config: TinyGPTConfig | None,
+                   d: CharData) -> TinyGPT:
+    """The model to train: ``init_from`` (a model or a checkpoint on ``d``'s vocabulary), else a new one."""
+    if isinstance(init_from, TinyGPT):
+        return init_from
+    if init_from is not None:
+        model, tok = load_checkpoint(init_from)
+        if tok.chars != d.tokenizer.chars:
+            raise WattwiseError("the checkpoint's vocabulary differs from the data's", "use the same corpus")
+        return model
+    return TinyGPT(replace(config or TinyGPTConfig(), vocab_size=d.tokenizer.vocab_size))
+
+
+def _lr_at(i: int, st: TrainSettings, steps: int, cooldown: dict[str, float]) -> float:
+    """Learning rate of step ``i``: warm-up, then cosine to lr/10 (or constant); linear to lr/10 in a cool-down."""
+    if cooldown:
+        frac = (i - cooldown["start"]) / max(1.0, cooldown["end"] - cooldown["start"])
+        return cooldown["lr0"] + (st.lr / 10 - cooldown["lr0"]) * min(frac, 1.0)
+    if i < st.warmup:
+        return st.lr * (i + 1) / st.warmup
+    if st.schedule == "constant":
+        return st.lr
+    frac = (i - st.warmup) / max(1, steps - st.warmup)
+    return st.lr / 10 + 0.5 * (st.lr - st.lr / 10) * (1 + math.cos(math.pi * min(frac, 1.0)))
+
+
+def _step_hooks_stop(hooks: list[StepHook], step: int, loss: float, tokens: int, result: TrainResult) -> bool:
+    """Call every step hook; True (with the reason recorded) when one asks to stop."""
+    stop = False
+    for hook in hooks:
+        if hook(step, loss, tokens):
+            result.stop_reason = f"stopped by {_name(hook)} at step {step}"
+            stop = True
+    return stop
+
+
+def _eval_hooks_stop(hooks: list[EvalHook], step: int, val: float, result: TrainResult) -> bool:
+    """Call every eval hook; True when one asks to stop (the first one's reason is kept)."""
+    stop = False
+    for hook in hooks:
+        if hook(step, val) and not stop:
+            result.stop_reason = result.stop_reason or f"stopped by {_name(hook)} at step {step}"
+            stop = True
+    return stop
+
+
+def _reached(target_loss: float | None, val: float, result: TrainResult) -> bool:
+    if target_loss is not None and val <= target_loss:
+        result.stop_reason = f"reached target val loss {target_loss}"
+        return True
+    return False
+
+
 def train_tinygpt(
     steps: int = 2000,
     config: TinyGPTConfig | None = None,
@@ -381,24 +445,11 @@ def train_tinygpt(
     last step. ``out_dir``: where ``ckpt.pt`` is written (at the end, and after each eval if asked).
     Hooks returning True stop the run (the reason is recorded).
     """
-    if steps < 1:
-        raise WattwiseError(f"steps must be at least 1, got {steps}")
-    st = settings or TrainSettings()
-    if st.schedule not in ("cosine", "constant"):
-        from wattwise.errors import unknown
-
-        raise unknown("learning-rate schedule", st.schedule, ["cosine", "constant"])
+    st = _checked_settings(steps, settings)
     set_threads(st.threads)
     torch.manual_seed(st.seed)
     d = data or shakespeare()
-    if isinstance(init_from, TinyGPT):
-        model = init_from
-    elif init_from is not None:
-        model, tok = load_checkpoint(init_from)
-        if tok.chars != d.tokenizer.chars:
-            raise WattwiseError("the checkpoint's vocabulary differs from the data's", "use the same corpus")
-    else:
-        model = TinyGPT(replace(config or TinyGPTConfig(), vocab_size=d.tokenizer.vocab_size))
+    model = _initial_model(init_from, config, d)
     cfg = model.config
     step_hooks = [on_step] if callable(on_step) else list(on_step)
     eval_hooks = [on_eval] if callable(on_eval) else list(on_eval)
@@ -412,17 +463,6 @@ def train_tinygpt(
     )
 
     cooldown: dict[str, float] = {}  # start, end, lr0 once an eval hook asked to stop (with st.cooldown)
-
-    def lr_at(i: int) -> float:
-        if cooldown:
-            frac = (i - cooldown["start"]) / max(1.0, cooldown["end"] - cooldown["start"])
-            return cooldown["lr0"] + (st.lr / 10 - cooldown["lr0"]) * min(frac, 1.0)
-        if i < st.warmup:
-            return st.lr * (i + 1) / st.warmup
-        if st.schedule == "constant":
-            return st.lr
-        frac = (i - st.warmup) / max(1, steps - st.warmup)
-        return st.lr / 10 + 0.5 * (st.lr - st.lr / 10) * (1 + math.cos(math.pi * min(frac, 1.0)))
 
     out = Path(out_dir) if out_dir is not None else None
     gen = torch.Generator().manual_seed(st.seed)
@@ -441,26 +481,19 @@ def train_tinygpt(
             save_checkpoint(model, d.tokenizer, out / "ckpt.pt", extra={"step": step, "val_loss": val})
         if cooldown:  # the stop decision is taken; only the final evaluation of the cool-down remains
             return step >= cooldown["end"]
-        stop = False
-        for hook in eval_hooks:
-            if hook(step, val) and not stop:
-                result.stop_reason = result.stop_reason or f"stopped by {_name(hook)} at step {step}"
-                stop = True
+        stop = _eval_hooks_stop(eval_hooks, step, val, result)
         if stop and st.cooldown > 0 and step < steps:
             n = max(1, round(st.cooldown * step))
             cooldown.update(start=step, end=min(step + n, steps), lr0=opt.param_groups[0]["lr"])
             result.stop_reason = f"{result.stop_reason}; then {int(cooldown['end']) - step} cool-down steps"
             return False
-        if not stop and target_loss is not None and val <= target_loss:
-            result.stop_reason = f"reached target val loss {target_loss}"
-            stop = True
-        return stop
+        return stop or _reached(target_loss, val, result)
 
     model.train()
     stop = False
     for i in range(steps):
         for g in opt.param_groups:
-            g["lr"] = lr_at(i)
+            g["lr"] = _lr_at(i, st, steps, cooldown)
         x, y = get_batch(d.train, st.batch_size, cfg.block_size, gen)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=st.bf16):
             _, loss = model(x, y)
@@ -474,10 +507,7 @@ def train_tinygpt(
         recent.append(lv)
         result.steps_done = step
         result.tokens += tokens_per_step
-        for hook in step_hooks:
-            if hook(step, lv, tokens_per_step):
-                result.stop_reason = f"stopped by {_name(hook)} at step {step}"
-                stop = True
+        stop = _step_hooks_stop(step_hooks, step, lv, tokens_per_step, result) or stop
         if st.eval_every <= 0:  # no evaluations at all (the caller evaluates)
             if stop:
                 break
@@ -489,12 +519,8 @@ def train_tinygpt(
     result.seconds = time.perf_counter() - t0
     result.stopped_early = result.steps_done < steps
     if out is not None:
-        result.checkpoint = save_checkpoint(
-            model,
-            d.tokenizer,
-            out / "ckpt.pt",
-            extra={"step": result.steps_done, "val_loss": result.final_val_loss},
-        )
+        result.checkpoint = save_checkpoint(model, d.tokenizer, out / "ckpt.pt",
+                                            extra={"step": result.steps_done, "val_loss": result.final_val_loss})
     return result
 
 

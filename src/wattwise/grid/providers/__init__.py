@@ -5,28 +5,10 @@ Intensity API. Each module exposes a class with ``name``, ``latest(location)``, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timezone
-
 from wattwise.errors import unknown
+from wattwise.grid.providers.points import LivePoint, parse_utc
 
-
-@dataclass(frozen=True)
-class LivePoint:
-    """One provider value: gCO2e/kWh at a UTC time, with its kind/signal and source."""
-
-    when: datetime
-    g_per_kwh: float
-    kind: str  # lifecycle | direct
-    signal: str  # average | marginal
-    source: str
-    estimated: bool = False
-
-
-def parse_utc(text: str) -> datetime:
-    s = text.strip().replace("Z", "+00:00")
-    d = datetime.fromisoformat(s)
-    return d if d.tzinfo else d.replace(tzinfo=timezone.utc)
+__all__ = ["LivePoint", "get_provider", "parse_utc"]
 
 
 NAMES = {

@@ -8,7 +8,8 @@ import os
 from datetime import datetime
 
 from wattwise.grid.http import ProviderError, get_json
-from wattwise.grid.providers import LivePoint, cache, parse_utc
+from wattwise.grid.providers import cache
+from wattwise.grid.providers.points import LivePoint, parse_utc
 
 BASE = "https://api.electricitymap.org/v3"
 NAME = "electricitymaps"

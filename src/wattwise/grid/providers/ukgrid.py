@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from wattwise.grid.http import ProviderError, get_json
-from wattwise.grid.providers import LivePoint, cache, parse_utc
+from wattwise.grid.providers import cache
+from wattwise.grid.providers.points import LivePoint, parse_utc
 
 BASE = "https://api.carbonintensity.org.uk"
 NAME = "ukgrid"

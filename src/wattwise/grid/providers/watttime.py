@@ -10,7 +10,8 @@ import base64
 import os
 
 from wattwise.grid.http import ProviderError, get_json
-from wattwise.grid.providers import LivePoint, cache, parse_utc
+from wattwise.grid.providers import cache
+from wattwise.grid.providers.points import LivePoint, parse_utc
 
 BASE = "https://api.watttime.org"
 NAME = "watttime"
