@@ -15,8 +15,8 @@ from wattwise.reduce import lab
 from wattwise.reduce.lab import LabOptions, parse_variant, run_lab
 from wattwise.reduce.models import tiny_causal_lm, tiny_encoder
 
-FAST = LabOptions(eval_pairs=24, distill_texts=48, distill_layers=1, latency_samples=3, selective_keep=2,
-                  selective_calibration=4, batch_size=16)
+FAST = LabOptions(eval_pairs=24, distill_texts=48, distill_layers=1, selective_keep=2, selective_calibration=4,
+                  batch_size=8, rounds=6, distill_epochs=1)
 
 
 @pytest.fixture(scope="module")
@@ -61,11 +61,16 @@ def test_encoder_lab_end_to_end(model_dir: Path, tmp_path: Path) -> None:
         assert v.size_bytes and v.params and v.latency_ms_p95 >= v.latency_ms_p50 > 0
         assert v.co2_g_per_1k >= 0 and v.uses_labels is False
     assert res.variant("fp32").energy_vs_fp32 == pytest.approx(1.0)
+    for v in res.variants[1:]:  # a paired interval from 6 rounds around each median
+        assert v.rounds == 6 and v.interval_level >= 0.95
+        assert v.energy_vs_fp32_low <= v.energy_vs_fp32 <= v.energy_vs_fp32_high
     chain = res.variant("distill+prune-structured+ort-int8")
     assert [s["technique"] for s in chain.manifest][:2] == ["distill", "structured"]
-    assert res.recommended is not None
-    assert res.recommended == min((v for v in res.variants if v.quality_drop <= 100),
-                                  key=lambda v: v.energy_j_per_1k).name
+    assert res.recommended == lab.recommend(res.variants, 100.0)
+    if res.recommended is not None:
+        assert res.variant(res.recommended).energy_vs_fp32_high < 1.0
+    assert res.environment["thread_control"]["threads"] == 1
+    assert res.data["rounds"] == 6 and res.data["chunks"] == 6
     for f in ("results.json", "manifest.json", "pareto.png", "pareto.html"):
         assert (out / f).exists(), f
     manifest = json.loads((out / "manifest.json").read_text())
@@ -107,25 +112,75 @@ def test_causal_lm_lab(tmp_path: Path, monkeypatch) -> None:
     assert abs(res.variant("bf16").quality_drop) < 5  # percent perplexity change
 
 
-def test_recommend_picks_cheapest_within_tolerance() -> None:
-    rows = [lab.VariantResult("fp32", [], True, quality=86.7, quality_drop=0.0, energy_j_per_1k=10),
-            lab.VariantResult("a", [], True, quality=86.3, quality_drop=0.4, energy_j_per_1k=3),
-            lab.VariantResult("b", [], True, quality=85.0, quality_drop=1.7, energy_j_per_1k=2),
-            lab.VariantResult("c", [], False, error="x")]
+def _row(name: str, drop: float, ratio: float, low: float, high: float, **kw) -> lab.VariantResult:
+    return lab.VariantResult(name, [name], True, quality=86.7 - drop, quality_drop=drop, energy_vs_fp32=ratio,
+                             energy_vs_fp32_low=low, energy_vs_fp32_high=high, interval_level=0.98, **kw)
+
+
+def test_recommend_needs_an_interval_that_clears_the_baseline() -> None:
+    rows = [lab.VariantResult("fp32", [], True, quality=86.7, quality_drop=0.0, energy_vs_fp32=1.0),
+            _row("a", 0.4, 0.30, 0.28, 0.33),
+            _row("b", 1.7, 0.20, 0.18, 0.22),
+            _row("noisy", 0.1, 0.25, 0.10, 1.05),  # cheaper median, but its interval reaches fp32
+            lab.VariantResult("c", ["c"], False, error="x")]
     assert lab.recommend(rows, 0.5) == "a"
     assert lab.recommend(rows, 2.0) == "b"
-    labelled = lab.VariantResult("ft", [], True, quality=88, quality_drop=-1.3, energy_j_per_1k=1,
-                                 uses_labels=True)
+    assert lab.recommend(rows[:1] + rows[3:], 0.5) is None  # no clear winner
+    few = _row("few", 0.1, 0.2, 0.1, 0.3)
+    few.interval_level = 0.75  # 3 rounds: no 95 % interval, never a winner
+    assert lab.recommend([rows[0], few], 0.5) is None
+    labelled = _row("ft", -1.3, 0.1, 0.09, 0.11, uses_labels=True)
     assert lab.recommend([*rows, labelled], 0.5) == "a"
 
 
-def test_intensity_from_location_or_world_average() -> None:
-    from wattwise import grid
-    from wattwise.footprint import WORLD_AVERAGE
+def test_uses_labels_comes_from_the_steps(monkeypatch) -> None:
+    from wattwise.reduce import steps
 
-    fr = lab.resolve_intensity(LabOptions(location="FR"))
-    assert fr["g_per_kwh"] == grid.intensity("FR").g_per_kwh and fr["location"] == "FR"
-    assert lab.resolve_intensity(LabOptions())["g_per_kwh"] == WORLD_AVERAGE.g_per_kwh
-    assert lab.resolve_intensity(LabOptions(intensity_g_per_kwh=12.0))["source"] == "given by the user"
-    with pytest.raises(WattwiseError, match="unknown location"):
-        lab.resolve_intensity(LabOptions(location="Atlantis"))
+    monkeypatch.setitem(steps.STEPS, "finetune", steps.Step("finetune", 0, "trains on gold scores",
+                                                            lambda m, ctx: (m, {"technique": "finetune"}),
+                                                            uses_labels=True))
+    assert steps.uses_labels(["finetune", "ort-int8"]) and not steps.uses_labels(["distill", "ort-int8"])
+    res = run_lab(tiny_encoder(), ["finetune"], None, LabOptions(**{**FAST.__dict__, "rounds": 2}))
+    assert res.variant("finetune").uses_labels is True and res.variant("fp32").uses_labels is False
+
+
+def test_co2_through_the_footprint_arithmetic() -> None:
+    from wattwise.footprint import carbon_kg
+
+    it = {"g_per_kwh": 400.0, "pue": 1.5}
+    assert lab.co2_g_per_1k(36.0, it) == pytest.approx(carbon_kg(36.0 / 3.6e6, 400.0, 1.5) * 1000)
+    assert lab.co2_g_per_1k(36.0, it) == pytest.approx(36.0 / 3.6e6 * 400 * 1.5)
+
+
+def test_one_set_of_defaults(monkeypatch) -> None:
+    """The CLI's and the bench's defaults are LabOptions' (the README headline reproduces the bench)."""
+    import typer.main
+
+    from tests.bench_loader import load_bench
+    from wattwise.cli.app import app
+
+    d = LabOptions()
+    assert (d.student_layers(6), d.distill_epochs, d.distill_lr, d.threads) == (4, 2, 2e-4, 1)
+    cmd = typer.main.get_command(app).commands["reduce"]
+    cli = {p.name: p.default for p in cmd.params}
+    for opt, field_name in [("distill_layers", "distill_layers"), ("distill_epochs", "distill_epochs"),
+                            ("distill_lr", "distill_lr"), ("rounds", "rounds"), ("threads", "threads"),
+                            ("batch_size", "batch_size"), ("prune_amount", "prune_amount"),
+                            ("max_quality_drop", "max_quality_drop")]:
+        assert cli[opt] == getattr(d, field_name), opt
+    bench = load_bench("compression")
+    import argparse
+
+    seen = {}
+    real = argparse.ArgumentParser.parse_args
+
+    def capture(self, args=None, namespace=None):
+        ns = real(self, [], namespace)
+        seen.update(vars(ns))
+        raise SystemExit(0)
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", capture)
+    with pytest.raises(SystemExit):
+        bench.main()
+    assert (seen["distill_layers"], seen["distill_epochs"], seen["distill_lr"], seen["rounds"], seen["threads"]) == (
+        d.distill_layers, d.distill_epochs, d.distill_lr, d.rounds, d.threads)

@@ -14,6 +14,9 @@ from rich.table import Table
 from wattwise.cli.reduce_checks import check_lm_profile, check_reduce
 from wattwise.console import make_console
 from wattwise.errors import WattwiseError
+from wattwise.reduce.lab import LabOptions
+
+_D = LabOptions()  # the one set of defaults (bench/compression.py uses the same)
 
 
 def _fmt(x: float | None, nd: int = 2) -> str:
@@ -23,6 +26,34 @@ def _fmt(x: float | None, nd: int = 2) -> str:
 def _sig(x: float | None, digits: int = 3) -> str:
     """``x`` with ``digits`` significant digits (energies and masses span many orders of magnitude)."""
     return "—" if x is None else f"{x:,.{digits}g}" if abs(x) < 10 ** digits else f"{x:,.0f}"
+
+
+def ratio_cell(v: Any) -> str:
+    """``0.30 [0.28–0.33]``: median paired ratio to fp32 and its interval (the baseline row: 1)."""
+    if v.energy_vs_fp32 is None:
+        return "—"
+    if not v.steps:
+        return "1"
+    if v.energy_vs_fp32_low is None:
+        return _fmt(v.energy_vs_fp32)
+    return f"{v.energy_vs_fp32:.2f} [{v.energy_vs_fp32_low:.2f}–{v.energy_vs_fp32_high:.2f}]"
+
+
+def recommendation(lab: Any) -> str:
+    """The sentence under the table: the recommended variant with its interval, or why there is none."""
+    tol = lab.max_quality_drop
+    if lab.recommended:
+        r = lab.variant(lab.recommended)
+        return (f"recommended: [bold green]{r.name}[/] — {ratio_cell(r)} × fp32 energy (median of "
+                f"{r.rounds} paired rounds, {r.interval_level:.0%} interval), quality drop {_fmt(r.quality_drop)} "
+                f"(tolerance {tol})")
+    ok = [v for v in lab.variants if v.ok and v.steps and v.quality_drop is not None and v.quality_drop <= tol]
+    if not ok:
+        return f"no variant within a quality drop of {tol}"
+    level = max((v.interval_level or 0) for v in ok)
+    why = ("too few rounds for a 95 % interval (use --rounds 6 or more)" if level < 0.95
+           else "none has its whole 95 % interval below fp32's energy")
+    return f"no clear winner: {len(ok)} variant(s) within a quality drop of {tol}, but {why}"
 
 
 def table(lab: Any) -> Table:
@@ -45,7 +76,7 @@ def table(lab: Any) -> Table:
         "p95 ms",
         f"{lab.unit}/s",
         f"J/1k {lab.unit}",
-        "× fp32",
+        "× fp32 [95% CI]",
         "gCO2/1k",
         "labels",
         "note",
@@ -69,7 +100,7 @@ def table(lab: Any) -> Table:
             _fmt(v.latency_ms_p95, 1),
             _fmt(v.throughput_per_s, 0),
             _sig(v.energy_j_per_1k),
-            _fmt(v.energy_vs_fp32),
+            ratio_cell(v),
             _sig(v.co2_g_per_1k),
             "yes" if v.uses_labels else "no",
             "Pareto" if v.pareto else "",
@@ -105,7 +136,7 @@ def reduce_cmd(
     ] = Path("reduce-out"),
     max_quality_drop: Annotated[
         float, typer.Option(help="tolerance: Spearman points (encoder) or % perplexity increase (LM)")
-    ] = 0.5,
+    ] = _D.max_quality_drop,
     kind: Annotated[str | None, typer.Option(help="encoder or causal-lm (default: from config)")] = None,
     location: Annotated[str | None, typer.Option(help="grid location for CO2 (needs grid data)")] = None,
     intensity: Annotated[float | None, typer.Option(help="carbon intensity in gCO2e/kWh")] = None,
@@ -120,16 +151,26 @@ def reduce_cmd(
                      "packaged Tiny Shakespeare)"),
     ] = None,
     distill_layers: Annotated[
-        int | None, typer.Option(help="student layers (default: one fewer than the teacher)")
-    ] = None,
-    distill_epochs: Annotated[int, typer.Option(help="distillation epochs")] = 1,
+        int | None, typer.Option(help="student layers (default: two thirds of the teacher's, 4 of 6)")
+    ] = _D.distill_layers,
+    distill_epochs: Annotated[int, typer.Option(help="distillation epochs")] = _D.distill_epochs,
+    distill_lr: Annotated[float, typer.Option(help="distillation learning rate")] = _D.distill_lr,
     prune_amount: Annotated[
         float, typer.Option(help="share of weights zeroed by magnitude pruning")
-    ] = 0.3,
-    heads: Annotated[float, typer.Option(help="share of attention heads removed (structured)")] = 0.25,
-    ffn: Annotated[float, typer.Option(help="share of FFN neurons removed (structured)")] = 0.25,
-    keep_fp32: Annotated[int, typer.Option(help="layers kept fp32 by ort-int8-selective")] = 6,
-    repeats: Annotated[int, typer.Option(help="timed passes per variant (median)")] = 1,
+    ] = _D.prune_amount,
+    heads: Annotated[float, typer.Option(help="share of attention heads removed (structured)")] = (
+        _D.structured_heads),
+    ffn: Annotated[float, typer.Option(help="share of FFN neurons removed (structured)")] = _D.structured_ffn,
+    keep_fp32: Annotated[int, typer.Option(help="layers kept fp32 by ort-int8-selective")] = _D.selective_keep,
+    rounds: Annotated[
+        int, typer.Option("--rounds", "--repeats", help="paired, interleaved measurement rounds (6 or more "
+                          "give a 95 %% interval per ratio)")
+    ] = _D.rounds,
+    threads: Annotated[
+        int, typer.Option(help="threads of torch, ONNX Runtime and BLAS/OpenMP pools (0: every CPU)")
+    ] = _D.threads,
+    batch_size: Annotated[int, typer.Option(help="inputs per batch")] = _D.batch_size,
+    verbose: Annotated[bool, typer.Option(help="show other libraries' warnings and progress bars")] = False,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="also write the results JSON here")
     ] = None,
@@ -137,17 +178,26 @@ def reduce_cmd(
     list_techniques: Annotated[bool, typer.Option("--list", help="list the techniques and exit")] = False,
 ) -> None:
     """Compress a model every requested way and measure quality, size, latency and energy of each."""
+    from wattwise.reduce.quiet import prepare_imports, quiet
+
+    prepare_imports()
     from wattwise.reduce import lab as labmod
 
     console = make_console()
     if list_techniques:
-        for name, (stage, desc) in labmod.STEPS.items():
-            console.print(f"[bold]{name}[/] (stage {stage}): {desc}")
+        for step in labmod.STEPS.values():
+            labels = ", reads labels" if step.uses_labels else ""
+            console.print(f"[bold]{step.name}[/] (stage {step.stage}{labels}): {step.description}")
         return
-    if repeats < 1:
-        raise WattwiseError("--repeats must be >= 1")
+    if rounds < 1:
+        raise WattwiseError("--rounds must be >= 1", "6 or more give a 95 % interval for each ratio")
+    if batch_size < 1:
+        raise WattwiseError("--batch-size must be >= 1")
+    from wattwise.reduce.threads import resolve as resolve_threads
+
+    resolve_threads(threads)
     check_reduce(model, kind, location, intensity, eval_pairs, eval_data, distill_text, lm_text, distill_texts,
-                 distill_epochs, repeats)  # before torch loads
+                 distill_epochs, rounds)  # before torch loads
     names = [v.strip() for v in variants.split(",")] if variants else None
     if names is None and (quick or all_variants):
         names = labmod.QUICK if quick else labmod.ENCODER_ALL
@@ -157,6 +207,7 @@ def reduce_cmd(
         structured_ffn=ffn,
         distill_layers=distill_layers,
         distill_epochs=distill_epochs,
+        distill_lr=distill_lr,
         distill_texts=distill_texts,
         distill_text_path=distill_text,
         lm_text_path=lm_text,
@@ -166,18 +217,16 @@ def reduce_cmd(
         location=location,
         eval_pairs=eval_pairs,
         eval_data=eval_data,
-        repeats=repeats,
+        rounds=rounds,
+        threads=threads,
+        batch_size=batch_size,
     )
-    result = labmod.run_lab(model, names, out, opts, kind=kind, progress=progress)
+    with quiet(verbose):
+        result = labmod.run_lab(model, names, out, opts, kind=kind, progress=progress)
+    for w in result.warnings:
+        console.print(f"[yellow]warning: {w}[/]")
     console.print(table(result))
-    if result.recommended:
-        r = result.variant(result.recommended)
-        console.print(
-            f"recommended: [bold green]{r.name}[/] — {_fmt(r.energy_vs_fp32)} × fp32 energy, "
-            f"quality drop {_fmt(r.quality_drop)} (tolerance {max_quality_drop})"
-        )
-    else:
-        console.print(f"no variant within a quality drop of {max_quality_drop}")
+    console.print(recommendation(result))
     failed = [v for v in result.variants if not v.ok]
     if failed:
         console.print(f"[yellow]{len(failed)} variant(s) failed; see the table and manifest.json[/]")
@@ -196,6 +245,10 @@ def lm_profile_cmd(
     precisions: Annotated[str, typer.Option(help="comma-separated: fp32, bf16, fp16")] = "fp32,bf16",
     new_tokens: Annotated[int, typer.Option(help="tokens generated per sequence")] = 32,
     prompt_tokens: Annotated[int, typer.Option(help="prompt length in tokens")] = 16,
+    threads: Annotated[
+        int, typer.Option(help="threads of torch and BLAS/OpenMP pools (0: every CPU)")
+    ] = _D.threads,
+    verbose: Annotated[bool, typer.Option(help="show other libraries' warnings")] = False,
     json_out: Annotated[Path | None, typer.Option("--json", help="write the profile JSON here")] = None,
     estimate_on: Annotated[
         str | None, typer.Option(help="also show the serving model's J/1k tokens on this device, e.g. h100-sxm")
@@ -203,6 +256,11 @@ def lm_profile_cmd(
 ) -> None:
     """Energy per 1,000 generated tokens against batch size, KV cache on/off and precision."""
     check_lm_profile(model, batch_sizes, precisions, new_tokens, prompt_tokens)  # before torch loads
+    from wattwise.reduce.quiet import prepare_imports, quiet
+    from wattwise.reduce.threads import resolve as resolve_threads
+
+    resolve_threads(threads)
+    prepare_imports()
     from wattwise.reduce import lm_profile
 
     try:
@@ -210,9 +268,9 @@ def lm_profile_cmd(
     except ValueError as exc:
         raise WattwiseError(f"--batch-sizes must be integers, got {batch_sizes!r}") from exc
     precs = [p.strip() for p in precisions.split(",") if p.strip()]
-    rows = lm_profile.profile(
-        model, sizes, precs, new_tokens=new_tokens, prompt_tokens=prompt_tokens, estimate_on=estimate_on
-    )
+    with quiet(verbose):
+        rows = lm_profile.profile(model, sizes, precs, new_tokens=new_tokens, prompt_tokens=prompt_tokens,
+                                  threads=threads, estimate_on=estimate_on)
     console = make_console()
     t = Table(title=f"energy per 1,000 generated tokens — {model}")
     cols = ["precision", "batch", "KV cache", "tokens/s", "J/1k tokens", "× best", "method"]

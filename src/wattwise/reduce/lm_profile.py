@@ -45,14 +45,19 @@ def profile(
     kv_cache: list[bool] | None = None,
     new_tokens: int = 32,
     prompt_tokens: int = 16,
+    threads: int | None = 1,
     estimate_on: str | None = None,
 ) -> list[dict]:
-    """One row per (precision, batch, KV cache): tokens/s and energy per 1,000 generated tokens.
+    """One row per (precision, batch, KV cache): tokens/s and energy per 1,000 generated tokens, with every
+    thread pool sized to ``threads`` (:func:`wattwise.reduce.threads.configure`; 0 or None: every CPU).
 
     ``estimate_on`` (a catalogue device): each KV-cache row also gets the serving model's figure for this
     model's size, batch, prompt and output length on that device (``modelled_j_per_1k_tokens``, GPU energy,
     the model ``wattwise estimate serve`` uses), so measured and modelled sit side by side.
     """
+    from wattwise.reduce import threads as pools
+
+    pools.resolve(threads)  # a bad value fails before the model loads
     device = None
     if estimate_on is not None:
         from wattwise.hardware import lookup
@@ -69,6 +74,7 @@ def profile(
         raise WattwiseError(
             f"prompt + new tokens ({prompt_tokens + new_tokens}) exceed the model's context ({limit})"
         )
+    report = pools.configure(threads)
     rows = []
     for prec in precisions or ["fp32", "bf16"]:
         if prec != "fp32" and prec not in DTYPES:
@@ -97,6 +103,7 @@ def profile(
                         "energy_j_per_1k_tokens": res.joules / n * 1000,
                         "energy_method": res.method,
                         "energy_source": res.source,
+                        "threads": report.threads,
                     }
                 )
                 if device is not None:
