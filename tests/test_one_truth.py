@@ -248,3 +248,22 @@ def test_one_annual_figure_per_grid() -> None:
     hourly = footprint_from_samples([SampleRow("r", 1_688_227_200.0, 1_688_227_260.0, "cpu", 3600.0, "modelled",
                                                "m", 0.1)], (), 60, "FR")
     assert hourly.intensity.resolution == "hourly"  # 2023-07-01: the trace covers it
+
+
+def test_reduce_lab_uses_the_context_and_pue() -> None:
+    """`reduce` follows `config set location` and applies the location's PUE exactly as `show` does."""
+    import wattwise.grid as grid
+    from wattwise.accounting import footprint_from_samples
+    from wattwise.config import load_config, save_config
+    from wattwise.reduce.lab import LabOptions, co2_g_per_1k, intensity_context
+    from wattwise.store.records import SampleRow
+
+    save_config({**load_config(), "location": "FR"})
+    fr = intensity_context(LabOptions())
+    assert fr["location"] == "FR" and fr["g_per_kwh"] == grid.intensity("FR").g_per_kwh
+    cloud = intensity_context(LabOptions(location="gcp:europe-west1"))
+    assert cloud["pue"] > 1.0
+    t0 = 1_796_000_000.0
+    shown = footprint_from_samples([SampleRow("r", t0, t0 + 60, "cpu", 3600.0, "modelled", "m", 0.1)], (), 60,
+                                   "gcp:europe-west1")
+    assert co2_g_per_1k(3600.0, cloud) == pytest.approx(shown.operational_kg * 1000)

@@ -305,12 +305,16 @@ class _Progress:
 
 
 def intensity_context(opts: LabOptions) -> dict[str, Any]:
-    """The carbon intensity and PUE the lab's CO2 uses (the one place the lab resolves them): explicit value,
-    a location (embedded grid data), else the world average (:func:`wattwise.estimate.location.resolve`)."""
-    from wattwise.estimate.location import resolve
+    """The carbon intensity and PUE the lab's CO2 uses: the one context resolution (argument > environment >
+    config file > default) turned into a footprint exactly as a run there would be, so ``reduce`` and ``show``
+    agree on the same energy (PUE included)."""
+    from wattwise.accounting import footprint_from_samples
+    from wattwise.context import resolve_context
 
-    it, _, _ = resolve(opts.location, opts.intensity_g_per_kwh)
-    return {"g_per_kwh": it.g_per_kwh, "source": it.source, "location": opts.location, "pue": 1.0}
+    ctx = resolve_context(opts.location, opts.intensity_g_per_kwh)
+    fp = footprint_from_samples([], location=ctx.location, g_per_kwh=ctx.intensity, pue=ctx.pue, scope=ctx.scope)
+    return {"g_per_kwh": fp.intensity.g_per_kwh, "source": fp.intensity.source, "location": ctx.location,
+            "pue": fp.pue, "pue_source": fp.pue_source}
 
 
 def co2_g_per_1k(energy_j_per_1k: float, intensity: dict[str, Any]) -> float:
@@ -339,7 +343,7 @@ def _build(name: str, steps: list[str], ctx: BuildContext) -> _Built:
     folder = ctx.work / slug(name)
     manifest: list[dict[str, Any]] = []
     model = None if steps and steps[0] == "distill" else ctx.base.clone().model
-    runtime = torch_runtime
+    runtime: Callable[[Any, BuildContext, Path, list[dict[str, Any]]], Any] = torch_runtime
     for step in steps:
         st = STEPS[step]
         if st.transform is not None:
@@ -376,6 +380,78 @@ def _error(exc: Exception) -> str:
     return f"{type(exc).__name__}: {first}"
 
 
+def _check_options(opts: LabOptions, variants: list[str] | None) -> int:
+    """Reject bad options and variant chains before loading anything; the thread count to use."""
+    from wattwise.reduce import threads
+
+    if opts.max_quality_drop < 0:
+        raise WattwiseError("--max-quality-drop must be >= 0")
+    if opts.rounds < 1:
+        raise WattwiseError("--rounds must be >= 1", "6 or more give a 95 % interval for each ratio")
+    n_threads = threads.resolve(opts.threads)
+    for spec in variants or []:
+        parse_variant(spec)
+    return n_threads
+
+
+def _workload(base: Any, opts: LabOptions, settings: Any) -> tuple[Any, dict[str, Any]]:
+    """The evaluation workload (STS-B pairs for encoders, held-out text for LMs) and what it is."""
+    from wattwise.reduce import data, evaluate
+
+    if base.kind == "encoder":
+        pairs = data.load_stsb("dev", opts.eval_data, opts.eval_pairs)
+        work = evaluate.encoder_workload(base.tokenizer, pairs, settings)
+        info: dict[str, Any] = {"eval": pairs.source, "pairs": len(pairs), "sentences": len(pairs.sentences()),
+                                "labels_used_for_training": False}
+        return work, info
+    text, src = data.lm_text(opts.lm_text_path)
+    _, held = data.split_text(text)
+    work = evaluate.lm_workload(base.tokenizer, held, settings)
+    return work, {"eval": f"{src} (last 10%, held out)", "tokens": sum(work.sizes)}
+
+
+def _build_row(name: str, steps: list[str], ctx: BuildContext, fns: dict[str, Any], built: dict[str, _Built],
+               say: Callable[[str], None]) -> VariantResult:
+    """Build one variant; a failing technique is a row with its error, not a crash."""
+    say(f"{name}: building")
+    row = VariantResult(name, steps, ok=False, uses_labels=uses_labels(steps))
+    t0 = time.perf_counter()
+    try:
+        b = _build(name, steps, ctx)
+        row.build_s = round(time.perf_counter() - t0, 2)
+        fns[name], built[name] = b.fn, b
+    except Exception as exc:
+        row.error = _error(exc)
+        if not isinstance(exc, WattwiseError):
+            row.manifest.append({"traceback": traceback.format_exc(limit=3)})
+        say(f"{name}: failed: {row.error}")
+    return row
+
+
+def _fill_row(row: VariantResult, b: _Built, rec: Any, base_rec: Any, work: Any) -> None:
+    """A measured variant's figures and its paired ratios to fp32."""
+    from wattwise.reduce import rounds
+
+    row.params, row.nonzero_params, row.manifest = b.params, b.nonzero, b.manifest
+    if b.folder is not None and b.folder.exists():
+        row.size_bytes, row.path = weights_size(b.folder), str(b.folder)
+    if rec.error:
+        row.error = rec.error
+        return
+    row.ok = True
+    row.quality = rounds.quality(rec, work)
+    for k, v in rec.summary().items():
+        if hasattr(row, k):
+            setattr(row, k, v)
+    if base_rec is not None and not base_rec.error:
+        r = rounds.ratios(rec, base_rec)
+        row.energy_vs_fp32, row.energy_vs_fp32_low, row.energy_vs_fp32_high = (
+            r["energy"].median, r["energy"].low, r["energy"].high)
+        row.time_vs_fp32, row.time_vs_fp32_low, row.time_vs_fp32_high = (
+            r["time"].median, r["time"].low, r["time"].high)
+        row.interval_level = r["energy"].level
+
+
 def run_lab(
     model: str | Any,
     variants: list[str] | None = None,
@@ -389,18 +465,12 @@ def run_lab(
     in paired, interleaved rounds."""
     import tempfile
 
-    from wattwise.reduce import data, evaluate, quiet, rounds, threads
+    from wattwise.reduce import evaluate, quiet, rounds, threads
     from wattwise.reduce.models import LoadedModel, context_length, load
 
     opts = options or LabOptions()
-    if opts.max_quality_drop < 0:
-        raise WattwiseError("--max-quality-drop must be >= 0")
-    if opts.rounds < 1:
-        raise WattwiseError("--rounds must be >= 1", "6 or more give a 95 % interval for each ratio")
+    n_threads = _check_options(opts, variants)  # before anything slow
     quiet.prepare_imports()
-    n_threads = threads.resolve(opts.threads)  # checks the value before anything slow
-    for spec in variants or []:
-        parse_variant(spec)  # reject bad chains before loading anything
     thread_report = threads.configure(opts.threads)
     base = model if isinstance(model, LoadedModel) else load(str(model), kind)
     thread_report = threads.configure(opts.threads)  # again: loading imported more libraries with pools
@@ -416,16 +486,7 @@ def run_lab(
         work_dir = Path(tmp.name)
     settings = evaluate.EvalSettings(batch_size=opts.batch_size)
     settings.lm_seq_len = min(settings.lm_seq_len, context_length(base.model) or settings.lm_seq_len)
-    if base.kind == "encoder":
-        pairs = data.load_stsb("dev", opts.eval_data, opts.eval_pairs)
-        work = evaluate.encoder_workload(base.tokenizer, pairs, settings)
-        data_info: dict[str, Any] = {"eval": pairs.source, "pairs": len(pairs), "sentences": len(pairs.sentences()),
-                                     "labels_used_for_training": False}
-    else:
-        text, src = data.lm_text(opts.lm_text_path)
-        _, held = data.split_text(text)
-        work = evaluate.lm_workload(base.tokenizer, held, settings)
-        data_info = {"eval": f"{src} (last 10%, held out)", "tokens": sum(work.sizes)}
+    work, data_info = _workload(base, opts, settings)
     data_info.update({"batches": len(work.batches), "batch_size": opts.batch_size if base.kind == "encoder" else 8,
                       "rounds": opts.rounds, "chunks": max(1, min(opts.rounds, len(work.batches))),
                       "latency": "wall time of one batch in the timed passes"})
@@ -440,20 +501,7 @@ def run_lab(
         with ctx.progress as prog:
             with prog.task("build variants", len(names)) as advance:
                 for name in names:
-                    steps = parsed[name]
-                    say(f"{name}: building")
-                    row = VariantResult(name, steps, ok=False, uses_labels=uses_labels(steps))
-                    rows[name] = row
-                    t0 = time.perf_counter()
-                    try:
-                        b = _build(name, steps, ctx)
-                        row.build_s = round(time.perf_counter() - t0, 2)
-                        fns[name], built_info[name] = b.fn, b
-                    except Exception as exc:  # a failing technique is a row, not a crash
-                        row.error = _error(exc)
-                        if not isinstance(exc, WattwiseError):
-                            row.manifest.append({"traceback": traceback.format_exc(limit=3)})
-                        say(f"{name}: failed: {row.error}")
+                    rows[name] = _build_row(name, parsed[name], ctx, fns, built_info, say)
                     advance(1)
             warning = None
             if names[0] in fns:
@@ -465,26 +513,9 @@ def run_lab(
     base_rec = measured.get(names[0])
     data_info["meter_tare_j"] = next((m.tare_j for m in measured.values()), None)
     for name, rec in measured.items():
-        row, b = rows[name], built_info[name]
-        row.params, row.nonzero_params, row.manifest = b.params, b.nonzero, b.manifest
-        if b.folder is not None and b.folder.exists():
-            row.size_bytes, row.path = weights_size(b.folder), str(b.folder)
-        if rec.error:
-            row.error = rec.error
-            continue
-        row.ok = True
-        row.quality = rounds.quality(rec, work)
-        for k, v in rec.summary().items():
-            if hasattr(row, k):
-                setattr(row, k, v)
-        if base_rec is not None and not base_rec.error:
-            r = rounds.ratios(rec, base_rec)
-            row.energy_vs_fp32, row.energy_vs_fp32_low, row.energy_vs_fp32_high = (
-                r["energy"].median, r["energy"].low, r["energy"].high)
-            row.time_vs_fp32, row.time_vs_fp32_low, row.time_vs_fp32_high = (
-                r["time"].median, r["time"].low, r["time"].high)
-            row.interval_level = r["energy"].level
-        say(f"{name}: {row.energy_vs_fp32 and round(row.energy_vs_fp32, 3)} x fp32")
+        _fill_row(rows[name], built_info[name], rec, base_rec, work)
+        ratio = rows[name].energy_vs_fp32
+        say(f"{name}: {None if ratio is None else round(ratio, 3)} x fp32")
     results = [rows[n] for n in names]
     for row in results:
         if row.path and out_dir is not None:
@@ -530,15 +561,10 @@ def _finish(rows: list[VariantResult], kind: str, intensity: dict[str, Any]) -> 
                 r.quality_drop = (r.quality / base.quality - 1) * 100
         if r.energy_j_per_1k is not None:
             r.co2_g_per_1k = co2_g_per_1k(r.energy_j_per_1k, intensity)
-    ok = [r for r in rows if r.ok and r.quality_drop is not None and r.energy_vs_fp32 is not None]
-    for r in ok:
-        r.pareto = not any(
-            o is not r
-            and o.quality_drop <= r.quality_drop
-            and o.energy_vs_fp32 <= r.energy_vs_fp32
-            and (o.quality_drop < r.quality_drop or o.energy_vs_fp32 < r.energy_vs_fp32)
-            for o in ok
-        )
+    ok = [(r, q, e) for r in rows
+          if r.ok and (q := r.quality_drop) is not None and (e := r.energy_vs_fp32) is not None]
+    for r, q, e in ok:
+        r.pareto = not any(o is not r and oq <= q and oe <= e and (oq < q or oe < e) for o, oq, oe in ok)
 
 
 def recommend(rows: list[VariantResult], max_drop: float) -> str | None:

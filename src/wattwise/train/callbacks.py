@@ -219,6 +219,29 @@ class WattwiseCallback(_HFBase):  # type: ignore[misc,valid-type]
             (p / "co2_eq_emissions.json").write_text(json.dumps(summary_doc, indent=2, default=str))
 
 
+def _lightning() -> Any:
+    """``lightning.pytorch`` or ``pytorch_lightning``; a clear error without either (the callback is optional)."""
+    try:
+        import lightning.pytorch as pl
+    except ImportError:
+        try:
+            import pytorch_lightning as pl  # type: ignore[no-redef]
+        except ImportError:
+            raise WattwiseError(
+                "PyTorch Lightning is not installed",
+                "pip install lightning (the Lightning callback is optional)",
+            ) from None
+    return pl
+
+
+def _stop_for_budget(monitor: TrainingMonitor, trainer: Any, checkpoint_path: str | None) -> None:
+    """Stop the Lightning trainer; a budget stop saves a checkpoint first."""
+    if monitor.budget is not None and monitor.budget.exceeded:
+        root = getattr(trainer, "default_root_dir", ".")
+        trainer.save_checkpoint(checkpoint_path or str(Path(root) / "wattwise-budget.ckpt"))
+    trainer.should_stop = True
+
+
 def lightning_callback(
     name: str = "lightning",
     *,
@@ -231,17 +254,7 @@ def lightning_callback(
     Budget stop saves ``checkpoint_path`` (default ``<default_root_dir>/wattwise-budget.ckpt``) first.
     Raises a :class:`WattwiseError` when neither ``lightning`` nor ``pytorch_lightning`` is installed.
     """
-    try:
-        import lightning.pytorch as pl
-    except ImportError:
-        try:
-            import pytorch_lightning as pl  # type: ignore[no-redef]
-        except ImportError:
-            raise WattwiseError(
-                "PyTorch Lightning is not installed",
-                "pip install lightning (the Lightning callback is optional)",
-            ) from None
-
+    pl = _lightning()
     monitor = TrainingMonitor(name, **monitor_kwargs)
 
     class WattwiseLightningCallback(pl.Callback):  # type: ignore[misc,name-defined]
@@ -255,10 +268,7 @@ def lightning_callback(
 
         def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):  # type: ignore[no-untyped-def]
             if self.monitor.step():
-                if self.monitor.budget is not None and self.monitor.budget.exceeded:
-                    root = getattr(trainer, "default_root_dir", ".")
-                    trainer.save_checkpoint(checkpoint_path or str(Path(root) / "wattwise-budget.ckpt"))
-                trainer.should_stop = True
+                _stop_for_budget(self.monitor, trainer, checkpoint_path)
             if self.monitor.steps % max(int(getattr(trainer, "log_every_n_steps", 50)), 1) == 0:
                 for k, v in self.monitor.log_fields().items():
                     pl_module.log(f"wattwise/{k}", v)
