@@ -178,9 +178,12 @@ def test_fast_loop_sees_energy_change_every_step() -> None:
         for _ in range(200):
             sum(range(100_000))  # a few ms per step, far below the 1 s sampling interval
             mon.step()
-            seen.append(mon.energy_j())
-    changes = sum(1 for a, b in itertools.pairwise(seen) if b > a)
-    assert changes > 150, changes
+            seen.append((mon.energy_j(), mon.run.last_sample_at))
+    # once the sampler has a power (its first sample comes after 0.1 s), every step sees new energy
+    after = [e for e, t in seen if t > mon.run.started_at]
+    assert len(after) > 20, len(after)
+    changes = sum(1 for a, b in itertools.pairwise(after) if b != a)
+    assert changes >= 0.9 * (len(after) - 1), (changes, len(after))
     assert mon.forecast is not None
 
 
