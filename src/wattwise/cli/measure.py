@@ -18,7 +18,7 @@ from wattwise.accounting import phase_energy_j, run_footprint
 from wattwise.cli import common as checks
 from wattwise.cli.child import SignalGate, exit_status, spawn, supervise
 from wattwise.cli.common import StoreOpt, console, err, store_from
-from wattwise.context import check_intensity, check_pue, resolve_context
+from wattwise.context import resolve_context
 from wattwise.errors import WattwiseError
 from wattwise.export import codecarbon_rows, write_codecarbon_csv
 from wattwise.fmt import fmt_duration, fmt_energy, fmt_mass
@@ -44,14 +44,6 @@ def footprint_table(fp: Footprint, title: str = "Energy by component") -> Table:
     t.add_row("[bold]total (IT)[/]", f"[bold]{fmt_energy(fp.it_kwh * 3.6e6)}[/]", "100%",
               fp.methods, f"scope: {fp.scope or 'not stated'}", f"{fp.uncertainty:.0%}")
     return t
-
-
-def _checked(intensity: float | None) -> float | None:
-    return None if intensity is None else check_intensity(intensity)
-
-
-def _checked_pue(pue: float | None) -> float | None:
-    return None if pue is None else check_pue(pue)
 
 
 def _unit(name: str) -> str:
@@ -208,7 +200,7 @@ def show_cmd(
     """Energy of a run by component (measured/modelled), per phase and per counted unit."""
     s = store_from(store)
     rec = s.get_run(run_id)
-    fp = run_footprint(s, rec, location=location, intensity=_checked(intensity), pue=_checked_pue(pue))
+    fp = run_footprint(s, rec, location=location, intensity=intensity, pue=pue)  # checked by the options
     phases = phase_energy_j(s.samples(rec.id))
     members = s.members(rec.id)
     nodes = s.energy_by_node(rec.id) if members else {}
@@ -274,7 +266,6 @@ def export_cmd(
         raise WattwiseError(f"unknown export format {fmt!r}", f"use one of: {', '.join(formats)}")
     s = store_from(store)
     rec = s.get_run(run_id)
-    intensity, pue = _checked(intensity), _checked_pue(pue)
     fp = run_footprint(s, rec, location=location, intensity=intensity, pue=pue)
     if fmt == "json":
         doc = run_document(s, rec, location=location, intensity=intensity, pue=pue)
