@@ -117,6 +117,26 @@ def test_the_tracker_leaves_a_replayer_that_waits_for_the_lock(tmp_path: Path) -
     assert (rec.status, rec.exit_code) == ("failed", 2)
 
 
+def test_read_commands_show_writes_still_in_a_journal(tmp_path: Path) -> None:
+    """A run that ended while another process held the lock: `runs` and `show` read it as the journal will
+    leave it (failed, exit 3, its samples), not as "interrupted", and write nothing to the store."""
+    db = tmp_path / "s.sqlite"
+    open_store(db).close()
+    with lock_held(db):
+        r = cli("run", "--store", str(db), "-i", "0.1", "--", sys.executable, "-c",
+                "import time; time.sleep(0.4); raise SystemExit(3)")
+        assert r.returncode == 3 and pending_journals(str(db))
+        before = db.read_bytes()
+        listed = cli("runs", "--store", str(db))
+        shown = cli("show", "last", "--store", str(db), "--json")
+        assert db.read_bytes() == before  # read-only: the journal is not put into the store by a read
+    assert listed.returncode == 0 and "failed" in listed.stdout and "interrupted" not in listed.stdout
+    assert "journal" in listed.stderr
+    data = json.loads(shown.stdout)
+    assert (data["run"]["status"], data["run"]["exit_code"]) == ("failed", 3)
+    assert sum(data["footprint"]["energy_kwh"].values()) > 0
+
+
 def test_api_never_raises_or_blocks_on_a_locked_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "s.sqlite"
     run = Run("api", interval=0.05, store=db, sensors=[Ticks()]).start()

@@ -42,8 +42,9 @@ def check_output(path: Path | None) -> Path | None:
 
 
 def store_from(path: str | None) -> SqlStore:
-    """The store for a reading command: opened read-only, never created (a missing one is a clear error)."""
-    return open_readonly(path)
+    """The store for a reading command: opened read-only, never created (a missing one is a clear error), and
+    shown with the writes still waiting in journals."""
+    return open_readonly(path, overlay=True)
 
 
 def positive(value: float | None, what: str, hint: str = "give a positive number") -> float | None:

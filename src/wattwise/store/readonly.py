@@ -4,6 +4,10 @@ SQLite is opened with ``mode=ro``; when that cannot work because nothing may be 
 read-only directory or medium, where SQLite cannot create the ``-shm`` file of WAL mode) it is opened
 ``immutable=1``. A missing store is a clear error (a mistyped ``--store`` creates nothing), except the
 default store before the first run, which reads as empty. PostgreSQL stores are only read.
+
+With ``overlay=True`` (one-shot read commands) a store that has journals waiting (writes a run could not make:
+the store was locked, full or read-only) is read as it will be once they are replayed: an in-memory copy of
+the store with the journals applied, so ``runs`` and ``show`` do not call a finished run "interrupted".
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from pathlib import Path
 
 from wattwise.errors import WattwiseError, close_matches
 from wattwise.store.connect import open_store
+from wattwise.store.journal import apply_calls, pending_journals, read_journal
 from wattwise.store.schema import MIGRATIONS, SCHEMA_VERSION
 from wattwise.store.sql import SQLITE, SqlStore, _AutoCommitSqlite
 
@@ -75,8 +80,41 @@ def _connect(p: Path, immutable: bool) -> SqlStore:
         raise
 
 
-def open_readonly(target: str | Path | None = None) -> SqlStore:
-    """The store at a path (opened read-only) or a PostgreSQL URL (only read)."""
+def _with_journals(store: SqlStore, journals: list[Path]) -> SqlStore:
+    """An in-memory copy of ``store`` with ``journals`` applied (nothing is written to the store itself)."""
+    import sys
+
+    src = store.conn._c  # type: ignore[attr-defined]
+    mem = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+    src.backup(mem)
+    src.close()
+    copy = ReadOnlyStore(_AutoCommitSqlite(mem), SQLITE, store.location)
+    applied = 0
+    for path in journals:
+        try:
+            name, calls = read_journal(path)
+            if name is not None and apply_calls(copy, name, calls):
+                applied += 1
+        except Exception:  # a journal this wattwise cannot apply: shown without it
+            continue
+    if applied:
+        print(f"wattwise: {applied} journal(s) of writes not yet in {store.location} are shown with it (they go "
+              "into the store the next time wattwise opens it for writing)", file=sys.stderr)
+    return copy
+
+
+def open_readonly(target: str | Path | None = None, overlay: bool = False) -> SqlStore:
+    """The store at a path (opened read-only) or a PostgreSQL URL (only read); ``overlay``: see the module
+    docstring."""
+    store = _open_readonly(target)
+    if overlay and store.dialect is SQLITE:
+        journals = pending_journals(store.location)
+        if journals:
+            return _with_journals(store, journals)
+    return store
+
+
+def _open_readonly(target: str | Path | None) -> SqlStore:
     from wattwise.config import default_store
 
     t = str(target) if target else default_store()
