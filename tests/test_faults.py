@@ -89,11 +89,11 @@ def test_locked_store_at_start_does_not_stop_or_delay_the_job(tmp_path: Path) ->
         r = cli("run", "--store", str(db), "-i", "0.1", "--", sys.executable, "-c",
                 f"import time, pathlib; pathlib.Path({str(marker)!r}).touch(); time.sleep(0.5); raise SystemExit(5)")
         assert locker.poll() is None  # the tracker finished while the lock was still held
+        assert len(pending_journals(str(db))) == 1  # (checked before the lock goes: the replayer is waiting)
     assert r.returncode == 5, r.stderr
     assert marker.exists()
     assert "Traceback" not in r.stderr
     assert r.stderr.count("cannot write the run store") == 1  # one warning, not one per sample
-    assert len(pending_journals(str(db))) == 1
     assert replayed(db)  # by the replayer the tracker left behind, or the next writing open
     s = open_store(db)
     (rec,) = s.list_runs()
@@ -371,6 +371,51 @@ def test_sigkill_of_the_tracker_takes_the_job_with_it(tmp_path: Path) -> None:
     assert _gone(child)
     (rec,) = open_readonly(tmp_path / "s.sqlite").list_runs()
     assert rec.status == "interrupted"
+
+
+GRANDCHILD_JOB = """
+import os, subprocess, sys, time
+kids = [subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) for _ in range(2)]
+deep = subprocess.Popen(["sh", "-c", "sleep 60 & echo $! > " + sys.argv[1] + ".deep; wait"])
+while not os.path.exists(sys.argv[1] + ".deep") or not open(sys.argv[1] + ".deep").read().strip():
+    time.sleep(0.02)
+open(sys.argv[1] + ".kids", "w").write(" ".join(str(k.pid) for k in [*kids, deep]))
+time.sleep(1.5)  # the tracker's watchdog sees the whole tree (it is sent at most every half second)
+open(sys.argv[1], "w").write(str(os.getpid()))
+time.sleep(60)
+"""
+
+
+def test_sigkill_of_the_tracker_takes_the_job_s_children_too(tmp_path: Path) -> None:
+    """The job dies by PR_SET_PDEATHSIG; what it started (children, a shell's background grandchild) is killed by
+    the watchdog that sees the tracker's pipe close."""
+    p, child, ready = _start_tracked(tmp_path, GRANDCHILD_JOB)
+    pids = [child, *map(int, Path(str(ready) + ".kids").read_text().split()),
+            int(Path(str(ready) + ".deep").read_text())]
+    assert not any(_gone(x) for x in pids)
+    p.kill()
+    p.wait(timeout=30)
+    deadline = time.monotonic() + 20
+    while not all(_gone(x) for x in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = [x for x in pids if not _gone(x)]
+    for x in left:
+        os.kill(x, signal.SIGKILL)
+    assert left == []
+
+
+def test_a_job_that_ends_normally_keeps_its_background_children(tmp_path: Path) -> None:
+    """The watchdog kills nothing when the tracker ends normally (a daemon the job started is the user's)."""
+    pidfile = tmp_path / "bg"
+    r = cli("run", "--store", str(tmp_path / "s.sqlite"), "--", "sh", "-c",
+            f"sleep 30 > /dev/null 2>&1 & echo $! > {pidfile}; sleep 1.2")
+    assert r.returncode == 0, r.stderr
+    time.sleep(1.0)
+    bg = int(pidfile.read_text())
+    try:
+        assert not _gone(bg)
+    finally:
+        os.kill(bg, signal.SIGKILL)
 
 
 @pytest.mark.slow

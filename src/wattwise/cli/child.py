@@ -93,13 +93,17 @@ def spawn(command: list[str], env: dict[str, str], gate: SignalGate) -> subproce
     return subprocess.Popen(command, env=env, preexec_fn=child_setup)
 
 
-def supervise(child: subprocess.Popen, on_signal: Callable[[int], None] | None = None) -> tuple[int, list[int]]:
-    """Wait for ``child``, passing signals on; returns its exit status and the stopping signals received."""
+def supervise(child: subprocess.Popen, on_signal: Callable[[int], None] | None = None,
+              on_tick: Callable[[], None] | None = None) -> tuple[int, list[int]]:
+    """Wait for ``child``, passing signals on (``on_tick`` is called at least every half second); returns its
+    exit status and the stopping signals received."""
     stops: list[int] = []
     if not POSIX:  # no signal gate: Ctrl-C reaches the job from the console
         return child.wait(), stops
     while True:
         info = signal.sigtimedwait(_WAIT, 0.5)
+        if on_tick is not None:
+            on_tick()
         if info is None or info.si_signo == signal.SIGCHLD:
             code = child.poll()
             if code is not None:

@@ -18,6 +18,7 @@ from wattwise.accounting import phase_energy_j, run_footprint
 from wattwise.cli import common as checks
 from wattwise.cli.child import SignalGate, exit_status, spawn, supervise
 from wattwise.cli.common import StoreOpt, console, err, store_from
+from wattwise.cli.watchdog import Watchdog
 from wattwise.context import resolve_context
 from wattwise.errors import WattwiseError
 from wattwise.export import codecarbon_rows, write_codecarbon_csv
@@ -154,7 +155,9 @@ def run_cmd(
 
         if sched:
             sched.attach(child)
-        code, stops = supervise(child, on_signal)
+        dog = Watchdog(child.pid)  # kills what the job started if the tracker itself dies first
+        code, stops = supervise(child, on_signal, dog.update)
+        dog.close()  # the job is over: no kill (if supervise raised, the tracker's exit ends the watch)
         exit_code = exit_status(code)
         status = "finished" if code == 0 else "interrupted" if stops else "failed"
         _finish(run, sched, status, exit_code)
