@@ -253,22 +253,22 @@ class Run:
         with self._lock:
             if self.selection is None or self.id is None:
                 return
-            now = time.time()
             phase = "/".join(self._phases) or None
-            rows = []
+            counters: list[Counter] = []
             for sensor in self.selection.sensors:
                 try:
-                    counters: list[Counter] = sensor.read()
+                    counters += sensor.read()
                 except Exception as exc:  # a sensor failure must never break the tracked code
                     self._warn(f"sensor {sensor.name} failed to read: {exc}")
-                    continue
-                for c in counters:
-                    delta = c.joules - self._last.get(c.domain, 0.0)
-                    self._last[c.domain] = c.joules
-                    row = SampleRow(self.id, self._last_t, now, c.domain, max(delta, 0.0), c.method.value,
-                                    c.source, c.uncertainty, phase, self.node, self.rank)
-                    rows.append(row)
-                    self._accumulate(row)
+            now = time.time()  # the sample ends when its counters were read (reads can take tens of ms)
+            rows = []
+            for c in counters:
+                delta = c.joules - self._last.get(c.domain, 0.0)
+                self._last[c.domain] = c.joules
+                row = SampleRow(self.id, self._last_t, now, c.domain, max(delta, 0.0), c.method.value,
+                                c.source, c.uncertainty, phase, self.node, self.rank)
+                rows.append(row)
+                self._accumulate(row)
             if now - self._last_t >= MIN_RATE_WINDOW_S:  # a zero-length sample (phase edge) says nothing of power
                 self._rate_w = sum(r.joules for r in rows) / (now - self._last_t)
             self._last_t = now
