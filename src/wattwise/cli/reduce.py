@@ -147,7 +147,7 @@ def reduce_cmd(
     distill_text: Annotated[str | None, typer.Option(help="unlabelled text, one sentence a line")] = None,
     lm_text: Annotated[
         str | None,
-        typer.Option(help="causal LMs: text file; first 90 %% distils, last 10 %% evaluates (default: "
+        typer.Option(help="causal LMs: text file; first 90 % distils, last 10 % evaluates (default: "
                      "packaged Tiny Shakespeare)"),
     ] = None,
     distill_layers: Annotated[
@@ -164,7 +164,7 @@ def reduce_cmd(
     keep_fp32: Annotated[int, typer.Option(help="layers kept fp32 by ort-int8-selective")] = _D.selective_keep,
     rounds: Annotated[
         int, typer.Option("--rounds", "--repeats", help="paired, interleaved measurement rounds (6 or more "
-                          "give a 95 %% interval per ratio)")
+                          "give a 95 % interval per ratio)")
     ] = _D.rounds,
     threads: Annotated[
         int, typer.Option(help="threads of torch, ONNX Runtime and BLAS/OpenMP pools (0: every CPU)")
