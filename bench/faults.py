@@ -60,7 +60,8 @@ _KIDS: list[int] = []  # the jobs' children, killed after each scenario (a job k
 JOB = """
 import os, subprocess, sys, time
 out, d = sys.argv[1], float(sys.argv[2])
-kid = subprocess.Popen(["sleep", str(d + 60)])  # a child of the job: must not outlive a killed tracker either
+kid = subprocess.Popen(["sleep", str(d + 60)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # the job's
+# own child: must not outlive a killed tracker either (no pipes: the benchmark waits for the tracker's stderr)
 with open(out + ".tmp", "w") as f:
     f.write(f"{time.time()} {os.getpid()} {kid.pid}\\n")
 os.replace(out + ".tmp", out)
