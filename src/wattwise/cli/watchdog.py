@@ -43,13 +43,12 @@ def start_time(pid: int) -> str | None:
 
 
 def _children(pid: int) -> list[int]:
-    tasks = _PROC / str(pid) / "task"
+    if not _PROC.is_dir():  # not Linux: psutil
+        return _children_psutil(pid)
     try:
-        return [int(c) for t in tasks.iterdir() for c in (t / "children").read_text().split()]
-    except FileNotFoundError:
-        if tasks.exists():  # no children files in this kernel: ask psutil
-            return _children_psutil(pid)
-        return []
+        return [int(c) for t in (_PROC / str(pid) / "task").iterdir() for c in (t / "children").read_text().split()]
+    except FileNotFoundError:  # the process is gone, a thread ended meanwhile, or no children files in this kernel
+        return _children_psutil(pid) if (_PROC / str(pid)).exists() else []
     except (OSError, ValueError):
         return _children_psutil(pid)
 

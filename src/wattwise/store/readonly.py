@@ -84,10 +84,9 @@ def _with_journals(store: SqlStore, journals: list[Path]) -> SqlStore:
     """An in-memory copy of ``store`` with ``journals`` applied (nothing is written to the store itself)."""
     import sys
 
-    src = store.conn._c  # type: ignore[attr-defined]
     mem = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
-    src.backup(mem)
-    src.close()
+    store.conn.backup(mem)
+    store.close()
     copy = ReadOnlyStore(_AutoCommitSqlite(mem), SQLITE, store.location)
     applied = 0
     for path in journals:

@@ -418,3 +418,7 @@ class _AutoCommitSqlite:
 
     def close(self) -> None:
         self._c.close()
+
+    def backup(self, target: sqlite3.Connection) -> None:
+        """Copy the whole database into ``target`` (an in-memory copy for reading, say)."""
+        self._c.backup(target)
