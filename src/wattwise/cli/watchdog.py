@@ -92,15 +92,18 @@ class Watchdog:
             return
         try:
             r, w = os.pipe()  # both ends non-inheritable: the job never holds the write end
-            try:
-                self.proc = subprocess.Popen([sys.executable, "-I", __file__], stdin=r,
-                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True)
-            finally:
-                os.close(r)
+        except OSError:
+            return
+        try:
+            self.proc = subprocess.Popen([sys.executable, "-I", __file__], stdin=r, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL, close_fds=True)
             os.set_blocking(w, False)
             self._fd = w
         except OSError:
+            os.close(w)
             return
+        finally:
+            os.close(r)
         self.update(force=True)
 
     def update(self, force: bool = False) -> None:
