@@ -123,15 +123,20 @@ def decode_step(
     wb = weight_bytes_per_step(total, active, batch, bytes_per_param)
     kv = batch * context * (kv_bytes_per_token(total) if kv_per_token is None else kv_per_token)
     mem_s = (wb + kv) / (devices * hw.mem_bw_gbs * 1e9 * eta_m)
-    comp_s = 2.0 * active * batch / (devices * hw.peak_tflops * 1e12 * eta_c)
+    comp_s = compute_seconds(hw, active=active, tokens=batch, devices=devices, eta=eta_c)
     step = c_step + c_seq * batch + mem_s + comp_s
     busy = (mem_s + comp_s) / step
     return DecodeStep(wb, kv, mem_s, comp_s, step, hw.tdp_w * (p_lo + (p_hi - p_lo) * busy))
 
 
+def compute_seconds(hw: Hardware, *, active: float, tokens: float, devices: int, eta: float) -> float:
+    """Time of the matrix work for ``tokens`` tokens (2 FLOPs per active parameter) at ``eta`` of peak."""
+    return 2.0 * active * tokens / (devices * hw.peak_tflops * 1e12 * eta)
+
+
 def prefill_seconds(coef: list[float], hw: Hardware, *, active: float, input_tokens: float, devices: int) -> float:
     """Wall time of one request's prefill on ``devices`` (compute-bound)."""
-    return 2.0 * active * input_tokens / (devices * hw.peak_tflops * 1e12 * coef[1])
+    return compute_seconds(hw, active=active, tokens=input_tokens, devices=devices, eta=coef[1])
 
 
 def gpu_j_per_output_token(
