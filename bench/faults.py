@@ -318,6 +318,22 @@ class Locker:
             self.held = False
 
 
+def _inject(when: str, job_s: float, on: Callable[[], None], off: Callable[[], None]) -> None:
+    """Put a fault on at a moment of the running job: "mid-run" 0.5 s in, for 1 s; "at stop"/"at end" 0.3 s
+    before the job ends, left on; "everywhere" 0.5 s in, left on ("at start" was put on before the launch)."""
+    if when == "mid-run":
+        time.sleep(0.5)
+        on()
+        time.sleep(1.0)
+        off()
+    elif when in ("at stop", "at end"):
+        time.sleep(max(job_s - 0.3, 0))
+        on()
+    elif when == "everywhere":
+        time.sleep(0.5)
+        on()
+
+
 def _prepared_store(d: Path) -> Path:
     store = d / "runs.sqlite"
     open_store(store).close()
@@ -334,14 +350,7 @@ def lock(work: Path, job_s: float, when: str) -> Result:
     t = Tracked(d, store, job_s)
     st = t.job_start()
     assert st is not None
-    if when == "mid-run":
-        time.sleep(0.5)
-        lk.lock()
-        time.sleep(1.0)
-        lk.unlock()
-    elif when == "at stop":
-        time.sleep(max(job_s - 0.3, 0))
-        lk.lock()
+    _inject(when, job_s, lk.lock, lk.unlock)
     rc = t.wait()
     held_at_exit = lk.held
     time.sleep(2.0 if held_at_exit else 0)
@@ -391,14 +400,7 @@ def disk_full(work: Path, job_s: float, when: str) -> Result:
         t = Tracked(d, store, job_s, env=env)
         st = t.job_start()
         assert st is not None
-        if when == "mid-run":
-            time.sleep(0.5)
-            fs.fill()
-            time.sleep(1.0)
-            fs.free()
-        else:
-            time.sleep(max(job_s - 0.3, 0) if when == "at end" else 0.5)
-            fs.fill()
+        _inject(when, job_s, fs.fill, fs.free)
         rc = t.wait()
         fs.free()
         res = Result(f"full disk ({when})", "ENOSPC on the store's disk" + (" and the cache dir's" if

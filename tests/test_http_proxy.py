@@ -11,6 +11,7 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,16 @@ def _read_head(conn: socket.socket) -> bytes:
     return buf
 
 
+def _serve(sock: socket.socket, handle: Callable[[socket.socket], None]) -> None:
+    """Accept connections until the socket is closed, each handled in its own thread."""
+    while True:
+        try:
+            conn, _ = sock.accept()
+        except OSError:
+            return
+        threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+
 class Origin:
     """A TLS HTTP server; each request gets the next scripted answer: 'slow', a status, or 'ok'."""
 
@@ -65,15 +76,8 @@ class Origin:
         self.requests: list[bytes] = []
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
+        threading.Thread(target=_serve, args=(self.sock, self._handle), daemon=True).start()
 
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
     def _handle(self, raw: socket.socket) -> None:
         try:
@@ -110,15 +114,8 @@ class Proxy:
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.lock = threading.Lock()
-        threading.Thread(target=self._serve, daemon=True).start()
+        threading.Thread(target=_serve, args=(self.sock, self._handle), daemon=True).start()
 
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
     def _handle(self, conn: socket.socket) -> None:
         idx = len(self.seen)

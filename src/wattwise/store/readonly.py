@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 from pathlib import Path
 
 from wattwise.errors import WattwiseError, close_matches
@@ -82,8 +83,6 @@ def _connect(p: Path, immutable: bool) -> SqlStore:
 
 def _with_journals(store: SqlStore, journals: list[Path]) -> SqlStore:
     """An in-memory copy of ``store`` with ``journals`` applied (nothing is written to the store itself)."""
-    import sys
-
     mem = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
     store.conn.backup(mem)
     store.close()
