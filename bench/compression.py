@@ -36,7 +36,7 @@ VARIANTS = [
     "ort-int8",
     "ort-int8-selective",
 ]
-DISTILL = ["distill", "distill+ort-int8", "distill+prune-structured+ort-int8"]
+DISTILL = ["distill", "distill+ort-int8", "distill+prune-structured+ort-int8", "distill-slim", "distill-slim+ort-int8"]
 
 
 def main() -> int:

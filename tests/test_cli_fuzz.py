@@ -140,6 +140,8 @@ REDUCE_CASES = [
     (["reduce", "--location", "Mars"], "unknown location"),
     (["reduce", "--eval-pairs", "-5"], "--eval-pairs"),
     (["reduce", "--intensity", "nan"], "finite"),
+    (["reduce", "--distill-hidden-weight", "-1"], "--distill-hidden-weight"),
+    (["reduce", "--distill-hidden-weight", "inf"], "finite"),
     (["reduce", "--distill-text", "empty.csv"], "no text"),
     (["reduce", "tinygpt", "--kind", "encoder"], "is a causal-lm"),
     (["reduce", "tiny-bert", "--kind", "decoder"], "unknown model kind"),

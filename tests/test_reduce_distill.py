@@ -38,3 +38,47 @@ def test_lm_student() -> None:
     assert len(student.transformer.h) == 1 and info["steps"] == 3
     ids = torch.randint(100, 1000, (1, 8))
     assert student(input_ids=ids).logits.shape == (1, 8, teacher.model.config.vocab_size)
+
+
+def test_slim_student_is_narrowed_before_its_training() -> None:
+    teacher = tiny_encoder(layers=4)
+    texts, _ = data.unlabelled_sentences(limit=64)
+    full, _ = distill.distill_encoder(teacher, texts, layers=2, epochs=1, batch_size=16)
+    slim, info = distill.distill_encoder(teacher, texts, layers=2, epochs=1, batch_size=16, slim=(0.5, 0.5))
+    narrowed = info["narrowed_before_training"]
+    assert narrowed["heads_share"] == 0.5 and narrowed["ffn_share"] == 0.5
+    heads = teacher.model.config.num_attention_heads
+    ffn = teacher.model.config.intermediate_size
+    for blk in slim.encoder.layer:
+        assert blk.attention.self.num_attention_heads == heads // 2
+        assert blk.intermediate.dense.out_features == ffn // 2
+    assert sum(p.numel() for p in slim.parameters()) < sum(p.numel() for p in full.parameters())
+    assert info["final_loss"] is not None and info["labels_used"] is False
+    enc = teacher.tokenizer(texts[:3], padding=True, return_tensors="pt")
+    with torch.no_grad():  # it runs, and its output keeps the teacher's width
+        out = slim(**enc).last_hidden_state
+    assert out.shape[-1] == teacher.model.config.hidden_size
+
+
+def test_slim_lm_student() -> None:
+    teacher = tiny_causal_lm(layers=2)
+    text = " ".join(data.unlabelled_sentences(limit=200)[0])
+    student, info = distill.distill_lm(teacher, text, layers=1, steps=2, seq_len=16, batch_size=2, slim=(0.5, 0.5))
+    assert student.transformer.h[0].attn.num_heads == teacher.model.config.n_head // 2
+    assert info["narrowed_before_training"]["family"] == "gpt2"
+
+
+def test_token_state_loss_is_zero_only_for_the_teacher_itself() -> None:
+    teacher = tiny_encoder(layers=4)
+    texts, _ = data.unlabelled_sentences(limit=8)
+    chosen = [0, 1, 2, 3]
+    (tgt,) = distill._teacher_targets(teacher, texts, [list(range(8))], chosen, 64)
+    enc = distill._tokenize(teacher.tokenizer, texts, list(range(8)), 64)
+    with torch.no_grad():
+        res = teacher.model(**enc, output_hidden_states=True)
+        same = distill._encoder_loss(res, enc["attention_mask"], tgt, hidden_weight=1.0)
+        res.hidden_states[2].add_(0.5)  # one block's token states off: only the token-state term sees it
+        off = distill._encoder_loss(res, enc["attention_mask"], tgt, hidden_weight=1.0)
+        pooled_only = distill._encoder_loss(res, enc["attention_mask"], tgt, hidden_weight=0.0)
+    assert float(same) == pytest.approx(0.0, abs=1e-3)  # float16 targets
+    assert float(off) > 0.01 and float(pooled_only) == pytest.approx(0.0, abs=1e-3)

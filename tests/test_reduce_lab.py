@@ -38,6 +38,8 @@ def _snapshot(d: Path) -> dict[str, bytes]:
     ("prune-layer+prune-global", "cannot be chained"),
     ("torchao-int8-dynamic+ort-int8", "cannot be exported to ONNX"),
     ("distill+distill", "repeats"),
+    ("distill+distill-slim", "cannot be chained"),
+    ("distill-slim+distill", "cannot be chained"),
 ])
 def test_impossible_combinations(spec: str, msg: str) -> None:
     with pytest.raises(WattwiseError, match=msg):
@@ -52,7 +54,8 @@ def test_parse_chain() -> None:
 def test_encoder_lab_end_to_end(model_dir: Path, tmp_path: Path) -> None:
     before = _snapshot(model_dir)
     out = tmp_path / "out"
-    res = run_lab(str(model_dir), ["ort-int8", "prune-layer", "distill+prune-structured+ort-int8"], out,
+    res = run_lab(str(model_dir), ["ort-int8", "prune-layer", "distill+prune-structured+ort-int8",
+                                   "distill-slim+ort-int8"], out,
                   LabOptions(**{**FAST.__dict__, "max_quality_drop": 100.0}))
     assert res.variants[0].name == "fp32"  # the baseline is always added first
     assert all(v.ok for v in res.variants), [v.error for v in res.variants]
@@ -66,6 +69,9 @@ def test_encoder_lab_end_to_end(model_dir: Path, tmp_path: Path) -> None:
         assert v.energy_vs_fp32_low <= v.energy_vs_fp32 <= v.energy_vs_fp32_high
     chain = res.variant("distill+prune-structured+ort-int8")
     assert [s["technique"] for s in chain.manifest][:2] == ["distill", "structured"]
+    slim = res.variant("distill-slim+ort-int8")  # narrowed, then trained: one manifest entry, then the runtime
+    assert slim.manifest[0]["narrowed_before_training"]["technique"] == "structured"
+    assert slim.params < res.variant("fp32").params
     assert res.recommended == lab.recommend(res.variants, 100.0)
     if res.recommended is not None:
         assert res.variant(res.recommended).energy_vs_fp32_high < 1.0

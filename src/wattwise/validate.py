@@ -35,6 +35,7 @@ ENERGY_KWH = Quantity("kWh", 0.0, 1e12, lo_open=True, hint="the expected energy,
 HOURS = Quantity("h", 0.0, 24 * 366 * 10, lo_open=True, hint="a number of hours, e.g. 24")
 YEARS = Quantity("years", 0.0, 100.0, lo_open=True, hint="a hardware lifetime, typically 3 to 6 years")
 SHARE = Quantity("", 0.0, 1.0, hint="a fraction between 0 and 1")
+LOSS_WEIGHT = Quantity("", 0.0, 100.0, hint="a non-negative weight, e.g. 1 (0 turns that part of the loss off)")
 COUNT = Quantity("", 1, 10**9, integer=True, hint="a whole number >= 1")
 COUNTER_VALUE = Quantity("", 0.0, 1e18, hint="a non-negative finite number")
 

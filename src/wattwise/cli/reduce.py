@@ -155,12 +155,18 @@ def reduce_cmd(
     ] = _D.distill_layers,
     distill_epochs: Annotated[int, typer.Option(help="distillation epochs")] = _D.distill_epochs,
     distill_lr: Annotated[float, typer.Option(help="distillation learning rate")] = _D.distill_lr,
+    distill_hidden_weight: Annotated[
+        float, typer.Option(help="encoders: weight of the token-state loss in distillation (0: embeddings only)")
+    ] = _D.distill_hidden_weight,
     prune_amount: Annotated[
         float, typer.Option(help="share of weights zeroed by magnitude pruning")
     ] = _D.prune_amount,
-    heads: Annotated[float, typer.Option(help="share of attention heads removed (structured)")] = (
-        _D.structured_heads),
-    ffn: Annotated[float, typer.Option(help="share of FFN neurons removed (structured)")] = _D.structured_ffn,
+    heads: Annotated[
+        float, typer.Option(help="share of attention heads removed (prune-structured, distill-slim)")
+    ] = _D.structured_heads,
+    ffn: Annotated[
+        float, typer.Option(help="share of FFN neurons removed (prune-structured, distill-slim)")
+    ] = _D.structured_ffn,
     keep_fp32: Annotated[int, typer.Option(help="layers kept fp32 by ort-int8-selective")] = _D.selective_keep,
     rounds: Annotated[
         int, typer.Option("--rounds", "--repeats", help="paired, interleaved measurement rounds (6 or more "
@@ -197,7 +203,7 @@ def reduce_cmd(
 
     resolve_threads(threads)
     check_reduce(model, kind, location, intensity, eval_pairs, eval_data, distill_text, lm_text, distill_texts,
-                 distill_epochs, rounds)  # before torch loads
+                 distill_epochs, rounds, distill_hidden_weight)  # before torch loads
     names = [v.strip() for v in variants.split(",")] if variants else None
     if names is None and (quick or all_variants):
         names = labmod.QUICK if quick else labmod.ENCODER_ALL
@@ -208,6 +214,7 @@ def reduce_cmd(
         distill_layers=distill_layers,
         distill_epochs=distill_epochs,
         distill_lr=distill_lr,
+        distill_hidden_weight=distill_hidden_weight,
         distill_texts=distill_texts,
         distill_text_path=distill_text,
         lm_text_path=lm_text,

@@ -16,7 +16,10 @@ from torch import nn
 
 from wattwise.errors import WattwiseError
 from wattwise.reduce.models import LoadedModel, context_length
-from wattwise.reduce.prune import _blocks
+from wattwise.reduce.prune import _blocks, structured
+
+#: (heads share, FFN share) removed from every student block before training; None keeps the teacher's widths
+Slim = tuple[float, float] | None
 
 
 def pick_layers(n_teacher: int, n_student: int) -> list[int]:
@@ -50,9 +53,50 @@ def make_student(teacher: nn.Module, layers: list[int]) -> nn.Module:
     return student
 
 
+def shaped_student(teacher: nn.Module, layers: list[int], slim: Slim) -> tuple[nn.Module, dict[str, Any] | None]:
+    """The student before training: ``layers`` of the teacher, narrowed by ``slim`` (structured pruning of heads
+    and FFN neurons by weight magnitude, so the training that follows recovers what the pruning loses)."""
+    student = make_student(teacher, layers)
+    return student, (structured(student, *slim) if slim else None)
+
+
 def _pool(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     m = mask.unsqueeze(-1).to(h.dtype)
     return (h * m).sum(1) / m.sum(1).clamp(min=1e-9)
+
+
+def _tokenize(tok: Any, texts: list[str], idx: list[int], max_length: int) -> Any:
+    return tok([texts[i] for i in idx], padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+
+
+def _teacher_targets(
+    teacher: LoadedModel, texts: list[str], batches: list[list[int]], chosen: list[int], max_length: int,
+) -> list[tuple[torch.Tensor, list[torch.Tensor]]]:
+    """Per batch: the teacher's mean-pooled embeddings, and its hidden states after each of the ``chosen``
+    layers (the layer each student block was initialised from), kept in float16."""
+    out = []
+    with torch.no_grad():
+        for idx in batches:
+            enc = _tokenize(teacher.tokenizer, texts, idx, max_length)
+            res = teacher.model(**enc, output_hidden_states=True)
+            hidden = [res.hidden_states[i + 1].half() for i in chosen]
+            out.append((_pool(res.last_hidden_state, enc["attention_mask"]).clone(), hidden))
+    return out
+
+
+def _encoder_loss(res: Any, mask: torch.Tensor, tgt: tuple[torch.Tensor, list[torch.Tensor]],
+                  hidden_weight: float) -> torch.Tensor:
+    """MSE + (1 - cosine) on the pooled embeddings, plus ``hidden_weight`` x the relative squared error of every
+    student block's token states against its teacher layer's (padding excluded)."""
+    pooled, hidden = tgt
+    emb = _pool(res.last_hidden_state, mask)
+    loss = nn.functional.mse_loss(emb, pooled) + (1 - nn.functional.cosine_similarity(emb, pooled).mean())
+    if hidden_weight:
+        m = mask.unsqueeze(-1).to(emb.dtype)
+        rel = [((s - t.float()).pow(2) * m).sum() / (t.float().pow(2) * m).sum().clamp(min=1e-9)
+               for s, t in zip(res.hidden_states[1:], hidden, strict=True)]
+        loss = loss + hidden_weight * torch.stack(rel).mean()
+    return loss
 
 
 def distill_encoder(
@@ -66,33 +110,26 @@ def distill_encoder(
     seed: int = 0,
     tick: Callable[[int], None] | None = None,
     teacher_cache: dict | None = None,
+    slim: Slim = None,
+    hidden_weight: float = 1.0,
 ) -> tuple[nn.Module, dict[str, Any]]:
-    """Student encoder with ``layers`` blocks trained to match the teacher's mean-pooled embeddings
-    (loss: MSE + (1 - cosine)) on unlabelled ``texts``."""
+    """Student encoder with ``layers`` blocks (narrowed by ``slim``) trained on unlabelled ``texts`` to match
+    the teacher's mean-pooled embeddings and, with ``hidden_weight``, the token states of the teacher layer each
+    block was initialised from (token-level targets: many more per sentence than one embedding)."""
     if not texts:
         raise WattwiseError("distillation needs unlabelled text")
     torch.manual_seed(seed)
-    tok = teacher.tokenizer
     _, blocks = _blocks(teacher.model)
     chosen = pick_layers(len(blocks), layers)
-    student = make_student(teacher.model, chosen).train()
+    student, narrowed = shaped_student(teacher.model, chosen, slim)
+    student.train()
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     t0 = time.perf_counter()
-    key = (id(teacher.model), len(texts), max_length)
-    targets: list[torch.Tensor] | None = teacher_cache.get(key) if teacher_cache is not None else None
+    key = (id(teacher.model), len(texts), max_length, batch_size, tuple(chosen))
+    targets = teacher_cache.get(key) if teacher_cache is not None else None
     if targets is None:
-        targets = []
-        with torch.no_grad():
-            for idx in batches:
-                enc = tok(
-                    [texts[i] for i in idx],
-                    padding=True,
-                    truncation=True,
-                    max_length=max_length,
-                    return_tensors="pt",
-                )
-                targets.append(_pool(teacher.model(**enc).last_hidden_state, enc["attention_mask"]).clone())
+        targets = _teacher_targets(teacher, texts, batches, chosen, max_length)
         if teacher_cache is not None:
             teacher_cache[key] = targets
     t_teacher = time.perf_counter() - t0
@@ -105,31 +142,27 @@ def distill_encoder(
     losses = []
     for _ in range(epochs):
         for b in rng.permutation(len(batches)):
-            idx = batches[b]
-            enc = tok(
-                [texts[i] for i in idx],
-                padding=True,
-                truncation=True,
-                max_length=max_length,
-                return_tensors="pt",
-            )
-            emb = _pool(student(**enc).last_hidden_state, enc["attention_mask"])
-            tgt = targets[b]
-            loss = nn.functional.mse_loss(emb, tgt) + (1 - nn.functional.cosine_similarity(emb, tgt).mean())
+            enc = _tokenize(teacher.tokenizer, texts, batches[b], max_length)
+            res = student(**enc, output_hidden_states=bool(hidden_weight))
+            loss = _encoder_loss(res, enc["attention_mask"], targets[b], hidden_weight)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
             losses.append(float(loss.detach()))
             if tick:
-                tick(len(idx))
+                tick(len(batches[b]))
     student.eval()
     return student, {
         "technique": "distill",
-        "target": "teacher mean-pooled embeddings",
-        "loss": "mse + (1 - cosine)",
+        "target": "teacher mean-pooled embeddings" + (" and token states of the initialising layers"
+                                                      if hidden_weight else ""),
+        "loss": "mse + (1 - cosine)" + (f" + {hidden_weight:g} x relative squared error of token states"
+                                         if hidden_weight else ""),
+        "hidden_weight": hidden_weight,
         "student_layers": len(chosen),
         "init_from_teacher_layers": chosen,
+        "narrowed_before_training": narrowed,
         "epochs": epochs,
         "batch_size": batch_size,
         "lr": lr,
@@ -152,13 +185,15 @@ def distill_lm(
     temperature: float = 2.0,
     seed: int = 0,
     tick: Callable[[int], None] | None = None,
+    slim: Slim = None,
 ) -> tuple[nn.Module, dict[str, Any]]:
-    """Student causal LM with ``layers`` blocks trained on the teacher's softened logits (KL) over
-    windows of unlabelled ``text``."""
+    """Student causal LM with ``layers`` blocks (narrowed by ``slim``) trained on the teacher's softened logits
+    (KL) over windows of unlabelled ``text``."""
     torch.manual_seed(seed)
     _, blocks = _blocks(teacher.model)
     chosen = pick_layers(len(blocks), layers)
-    student = make_student(teacher.model, chosen).train()
+    student, narrowed = shaped_student(teacher.model, chosen, slim)
+    student.train()
     seq_len = min(seq_len, context_length(teacher.model) or seq_len)
     ids = teacher.tokenizer(text, add_special_tokens=False, return_tensors="pt")["input_ids"][0]
     if len(ids) < seq_len + 1:
@@ -196,6 +231,7 @@ def distill_lm(
         "temperature": temperature,
         "student_layers": len(chosen),
         "init_from_teacher_layers": chosen,
+        "narrowed_before_training": narrowed,
         "steps": steps,
         "seq_len": seq_len,
         "batch_size": batch_size,

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wattwise import validate
 from wattwise.errors import WattwiseError
 from wattwise.reduce.steps import STEPS, BuildContext, parse_variant, slug, torch_runtime, uses_labels
 
@@ -43,6 +44,8 @@ ENCODER_ALL = [
     "distill",
     "distill+ort-int8",
     "distill+prune-structured+ort-int8",
+    "distill-slim",
+    "distill-slim+ort-int8",
 ]
 #: default: the variants that finish in minutes on a laptop CPU (distillation and eager torchao take longer)
 ENCODER_DEFAULT = [
@@ -74,6 +77,8 @@ class LabOptions:
     distill_layers: int | None = None
     distill_epochs: int = 2
     distill_lr: float = 2e-4
+    #: encoders: weight of the token-state loss (each student block against the teacher layer it started from)
+    distill_hidden_weight: float = 1.0
     distill_texts: int | None = None
     distill_text_path: str | None = None
     lm_distill_steps: int = 60
@@ -342,7 +347,7 @@ def _build(name: str, steps: list[str], ctx: BuildContext) -> _Built:
 
     folder = ctx.work / slug(name)
     manifest: list[dict[str, Any]] = []
-    model = None if steps and steps[0] == "distill" else ctx.base.clone().model
+    model = None if steps and STEPS[steps[0]].stage == 0 else ctx.base.clone().model
     runtime: Callable[[Any, BuildContext, Path, list[dict[str, Any]]], Any] = torch_runtime
     for step in steps:
         st = STEPS[step]
@@ -388,6 +393,7 @@ def _check_options(opts: LabOptions, variants: list[str] | None) -> int:
         raise WattwiseError("--max-quality-drop must be >= 0")
     if opts.rounds < 1:
         raise WattwiseError("--rounds must be >= 1", "6 or more give a 95 % interval for each ratio")
+    validate.number(opts.distill_hidden_weight, "--distill-hidden-weight", validate.LOSS_WEIGHT)
     n_threads = threads.resolve(opts.threads)
     for spec in variants or []:
         parse_variant(spec)

@@ -1,7 +1,7 @@
 """The lab's techniques as a registry of steps, and the chain parser.
 
 A variant is a chain of steps joined by ``+`` (``distill+prune-structured+ort-int8``); ``fp32`` is the model as
-given. Steps run in stage order: shape (distill, prune-*) -> precision (fp16, bf16, torchao-*,
+given. Steps run in stage order: shape (distill, distill-slim, prune-*) -> precision (fp16, bf16, torchao-*,
 torch-int8-legacy) -> runtime (compile, onnx, ort-fused, ort-int8, ort-int8-selective). Adding a technique is
 one :func:`register` call here: its stage, description, what it does, and whether it reads labels.
 """
@@ -25,7 +25,7 @@ Runtime = Callable[[Any, "BuildContext", Path, list[dict[str, Any]]], Any]
 @dataclass(frozen=True)
 class Step:
     name: str
-    stage: int  # 0 distill, 1 prune, 2 precision, 3 runtime
+    stage: int  # 0 distill / distill-slim, 1 prune, 2 precision, 3 runtime
     description: str
     transform: Transform | None = None
     runtime: Runtime | None = None
@@ -79,14 +79,14 @@ def parse_variant(spec: str) -> list[str]:
     if stages != sorted(stages):
         raise WattwiseError(
             f"variant {spec!r}: steps out of order",
-            "order: distill, then prune-*, then fp16/bf16/torchao-*, then compile/onnx/ort-*",
+            "order: distill or distill-slim, then prune-*, then fp16/bf16/torchao-*, then compile/onnx/ort-*",
         )
-    for st in (1, 2, 3):
+    for st in (0, 1, 2, 3):
         if stages.count(st) > 1:
             names = [s for s in steps if STEPS[s].stage == st]
             raise WattwiseError(
                 f"variant {spec!r} combines {' and '.join(names)}, which cannot be chained",
-                "use one pruning, one precision and one runtime step per variant",
+                "use one distillation, one pruning, one precision and one runtime step per variant",
             )
     if any(STEPS[s].onnx for s in steps) and any(STEPS[s].stage == 2 for s in steps):
         prec = next(s for s in steps if STEPS[s].stage == 2)
@@ -106,29 +106,40 @@ def slug(name: str) -> str:
 # ------------------------------------------------------------------------------------------------ shape
 
 
-def _distill(model: Any, ctx: BuildContext) -> tuple[Any, dict[str, Any]]:
+def _distill(slim: bool) -> Transform:
+    def apply(model: Any, ctx: BuildContext) -> tuple[Any, dict[str, Any]]:
+        return _student(ctx, (ctx.opts.structured_heads, ctx.opts.structured_ffn) if slim else None)
+
+    return apply
+
+
+def _student(ctx: BuildContext, narrow: tuple[float, float] | None) -> tuple[Any, dict[str, Any]]:
+    """The trained student (built once per shape and training settings, then copied)."""
     from wattwise.reduce import data, distill
     from wattwise.reduce.prune import _blocks
 
     o = ctx.opts
     n_layers = o.student_layers(len(_blocks(ctx.base.model)[1]))
-    key = (n_layers, o.distill_epochs, o.distill_lr, o.distill_texts, o.distill_text_path)
+    key = (n_layers, narrow, o.distill_epochs, o.distill_lr, o.distill_hidden_weight, o.distill_texts,
+           o.distill_text_path)
     if key in ctx.students:
         student, info = ctx.students[key]
         return copy.deepcopy(student), dict(info, reused=True)
+    what = f"{n_layers}-layer{' narrowed' if narrow else ''} student"
     if ctx.base.kind == "encoder":
         texts, src = data.unlabelled_sentences(o.distill_text_path, o.distill_texts)
-        with ctx.progress.task(f"distil {n_layers}-layer student", o.distill_epochs * len(texts)) as t:
+        with ctx.progress.task(f"distil {what}", o.distill_epochs * len(texts)) as t:
             student, info = distill.distill_encoder(
                 ctx.base, texts, layers=n_layers, epochs=o.distill_epochs, lr=o.distill_lr, seed=o.seed,
-                tick=t, teacher_cache=ctx.teacher_cache,
+                tick=t, teacher_cache=ctx.teacher_cache, slim=narrow, hidden_weight=o.distill_hidden_weight,
             )
     else:
         text, src = data.lm_text(o.lm_text_path)
         train, _ = data.split_text(text)
-        with ctx.progress.task("distil student LM", o.lm_distill_steps) as t:
+        with ctx.progress.task(f"distil {what} (LM)", o.lm_distill_steps) as t:
             student, info = distill.distill_lm(
-                ctx.base, train[:200_000], layers=n_layers, steps=o.lm_distill_steps, seed=o.seed, tick=t
+                ctx.base, train[:200_000], layers=n_layers, steps=o.lm_distill_steps, seed=o.seed, tick=t,
+                slim=narrow,
             )
     info["text_source"] = src
     ctx.students[key] = (student, info)
@@ -261,7 +272,10 @@ def _ort(mode: str) -> Runtime:
 
 # ------------------------------------------------------------------------------------------------ registry
 
-register(Step("distill", 0, "student with fewer layers trained on the teacher's outputs (unlabelled text)", _distill))
+register(Step("distill", 0, "student with fewer layers trained on the teacher's outputs (unlabelled text)",
+              _distill(slim=False)))
+register(Step("distill-slim", 0, "distill, with heads and FFN neurons removed from the student before its training",
+              _distill(slim=True)))
 register(Step("prune-layer", 1, "unstructured magnitude pruning, per layer (permanent)", _prune("layer")))
 register(Step("prune-global", 1, "unstructured magnitude pruning, global threshold (permanent)", _prune("global")))
 register(Step("prune-2:4", 1, "2:4 semi-structured pruning (accelerated only with a CUDA sparse kernel)",
