@@ -142,6 +142,7 @@ REDUCE_CASES = [
     (["reduce", "--intensity", "nan"], "finite"),
     (["reduce", "--distill-hidden-weight", "-1"], "--distill-hidden-weight"),
     (["reduce", "--distill-hidden-weight", "inf"], "finite"),
+    (["reduce", "--slim-epochs", "0"], "--slim-epochs"),
     (["reduce", "--distill-text", "empty.csv"], "no text"),
     (["reduce", "tinygpt", "--kind", "encoder"], "is a causal-lm"),
     (["reduce", "tiny-bert", "--kind", "decoder"], "unknown model kind"),

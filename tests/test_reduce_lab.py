@@ -16,7 +16,7 @@ from wattwise.reduce.lab import LabOptions, parse_variant, run_lab
 from wattwise.reduce.models import tiny_causal_lm, tiny_encoder
 
 FAST = LabOptions(eval_pairs=24, distill_texts=48, distill_layers=1, selective_keep=2, selective_calibration=4,
-                  batch_size=8, rounds=6, distill_epochs=1)
+                  batch_size=8, rounds=6, distill_epochs=1, slim_epochs=2)
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +71,7 @@ def test_encoder_lab_end_to_end(model_dir: Path, tmp_path: Path) -> None:
     assert [s["technique"] for s in chain.manifest][:2] == ["distill", "structured"]
     slim = res.variant("distill-slim+ort-int8")  # narrowed, then trained: one manifest entry, then the runtime
     assert slim.manifest[0]["narrowed_before_training"]["technique"] == "structured"
+    assert slim.manifest[0]["epochs"] == FAST.slim_epochs and chain.manifest[0]["epochs"] == FAST.distill_epochs
     assert slim.params < res.variant("fp32").params
     assert res.recommended == lab.recommend(res.variants, 100.0)
     if res.recommended is not None:

@@ -154,6 +154,7 @@ def reduce_cmd(
         int | None, typer.Option(help="student layers (default: two thirds of the teacher's, 4 of 6)")
     ] = _D.distill_layers,
     distill_epochs: Annotated[int, typer.Option(help="distillation epochs")] = _D.distill_epochs,
+    slim_epochs: Annotated[int, typer.Option(help="encoders: epochs of a distill-slim student")] = _D.slim_epochs,
     distill_lr: Annotated[float, typer.Option(help="distillation learning rate")] = _D.distill_lr,
     distill_hidden_weight: Annotated[
         float, typer.Option(help="encoders: weight of the token-state loss in distillation (0: embeddings only)")
@@ -203,7 +204,7 @@ def reduce_cmd(
 
     resolve_threads(threads)
     check_reduce(model, kind, location, intensity, eval_pairs, eval_data, distill_text, lm_text, distill_texts,
-                 distill_epochs, rounds, distill_hidden_weight)  # before torch loads
+                 distill_epochs, rounds, distill_hidden_weight, slim_epochs)  # before torch loads
     names = [v.strip() for v in variants.split(",")] if variants else None
     if names is None and (quick or all_variants):
         names = labmod.QUICK if quick else labmod.ENCODER_ALL
@@ -213,6 +214,7 @@ def reduce_cmd(
         structured_ffn=ffn,
         distill_layers=distill_layers,
         distill_epochs=distill_epochs,
+        slim_epochs=slim_epochs,
         distill_lr=distill_lr,
         distill_hidden_weight=distill_hidden_weight,
         distill_texts=distill_texts,

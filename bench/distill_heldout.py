@@ -1,0 +1,69 @@
+"""Student shapes checked on held-out STS-B *train* pairs, never on dev (the target's own evaluation).
+
+Distils on the packaged train sentences minus those of the last 1,000 train pairs, then scores Spearman x 100 on
+those 1,000 pairs (fp32 torch, 1 thread, no timing). One shape per call; results are appended to
+bench/results/distill-heldout.json.
+
+    python bench/distill_heldout.py NAME LAYERS [--heads S] [--ffn S] [--hidden-weight W] [--epochs N]
+
+LAYERS 0 scores the teacher itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from wattwise.reduce import threads
+
+HERE = Path(__file__).resolve().parent
+TRAIN = HERE.parent.parent / "shared" / "data" / "stsb" / "stsb-en-train.csv"
+OUT = HERE / "results" / "distill-heldout.json"
+HELD = 1000
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("name")
+    ap.add_argument("layers", type=int)
+    ap.add_argument("--heads", type=float, default=0.0, help="share of heads removed before training")
+    ap.add_argument("--ffn", type=float, default=0.0, help="share of FFN neurons removed before training")
+    ap.add_argument("--hidden-weight", type=float, default=0.0, help="weight of the token-state loss")
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--lr", type=float, default=2e-4)
+    args = ap.parse_args()
+    threads.configure(1)
+    from wattwise.reduce import data, distill, evaluate, models
+
+    base = models.load("bundled")
+    pairs = data.load_stsb("train", path=TRAIN)
+    n = len(pairs)
+    held = data.STSPairs(pairs.first[n - HELD:], pairs.second[n - HELD:], pairs.scores[n - HELD:], "train, last 1000")
+    seen = set(held.sentences())
+    texts = [t for t in data.unlabelled_sentences()[0] if t not in seen]
+
+    def score(model: object) -> float:
+        w = evaluate.encoder_workload(base.tokenizer, held)
+        fn = evaluate.torch_encoder_fn(model)
+        return w.quality([w.run(fn, b) for b in w.batches])
+
+    row: dict = { "texts": len(texts), "held_out_pairs": HELD, **vars(args)}
+    if args.layers == 0:
+        row["spearman_x100"] = round(score(base.model.eval()), 2)
+    else:
+        t0 = time.time()
+        slim = (args.heads, args.ffn) if args.heads or args.ffn else None
+        student, info = distill.distill_encoder(base, texts, layers=args.layers, epochs=args.epochs, lr=args.lr,
+                                                slim=slim, hidden_weight=args.hidden_weight)
+        row.update(spearman_x100=round(score(student.eval()), 2), train_s=round(time.time() - t0),
+                   params=sum(p.numel() for p in student.parameters()), final_loss=info["final_loss"])
+    rows = json.loads(OUT.read_text()) if OUT.exists() else []
+    rows = [r for r in rows if r["name"] != row["name"]] + [row]
+    OUT.write_text(json.dumps(rows, indent=1) + "\n")
+    print(json.dumps(row))
+
+
+if __name__ == "__main__":
+    main()
