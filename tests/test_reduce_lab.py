@@ -173,7 +173,9 @@ def test_one_set_of_defaults(monkeypatch) -> None:
     for opt, field_name in [("distill_layers", "distill_layers"), ("distill_epochs", "distill_epochs"),
                             ("distill_lr", "distill_lr"), ("rounds", "rounds"), ("threads", "threads"),
                             ("batch_size", "batch_size"), ("prune_amount", "prune_amount"),
-                            ("max_quality_drop", "max_quality_drop")]:
+                            ("max_quality_drop", "max_quality_drop"), ("slim_epochs", "slim_epochs"),
+                            ("distill_hidden_weight", "distill_hidden_weight"), ("heads", "structured_heads"),
+                            ("ffn", "structured_ffn")]:
         assert cli[opt] == getattr(d, field_name), opt
     bench = load_bench("compression")
     import argparse
