@@ -80,5 +80,7 @@ def test_token_state_loss_is_zero_only_for_the_teacher_itself() -> None:
         res.hidden_states[2].add_(0.5)  # one block's token states off: only the token-state term sees it
         off = distill._encoder_loss(res, enc["attention_mask"], tgt, hidden_weight=1.0)
         pooled_only = distill._encoder_loss(res, enc["attention_mask"], tgt, hidden_weight=0.0)
+    (no_states,) = distill._teacher_targets(teacher, texts, [list(range(8))], None, 64)
+    assert no_states[1] == [] and torch.allclose(no_states[0], tgt[0])  # weight 0: no token states kept
     assert float(same) == pytest.approx(0.0, abs=1e-3)  # float16 targets
     assert float(off) > 0.01 and float(pooled_only) == pytest.approx(0.0, abs=1e-3)

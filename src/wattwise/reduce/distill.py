@@ -70,16 +70,16 @@ def _tokenize(tok: Any, texts: list[str], idx: list[int], max_length: int) -> An
 
 
 def _teacher_targets(
-    teacher: LoadedModel, texts: list[str], batches: list[list[int]], chosen: list[int], max_length: int,
+    teacher: LoadedModel, texts: list[str], batches: list[list[int]], chosen: list[int] | None, max_length: int,
 ) -> list[tuple[torch.Tensor, list[torch.Tensor]]]:
-    """Per batch: the teacher's mean-pooled embeddings, and its hidden states after each of the ``chosen``
-    layers (the layer each student block was initialised from), kept in float16."""
+    """Per batch: the teacher's mean-pooled embeddings, and (unless ``chosen`` is None) its hidden states after
+    each of the ``chosen`` layers (the layer each student block was initialised from), kept in float16."""
     out = []
     with torch.no_grad():
         for idx in batches:
             enc = _tokenize(teacher.tokenizer, texts, idx, max_length)
-            res = teacher.model(**enc, output_hidden_states=True)
-            hidden = [res.hidden_states[i + 1].half() for i in chosen]
+            res = teacher.model(**enc, output_hidden_states=chosen is not None)
+            hidden = [res.hidden_states[i + 1].half() for i in chosen or []]
             out.append((_pool(res.last_hidden_state, enc["attention_mask"]).clone(), hidden))
     return out
 
@@ -93,8 +93,10 @@ def _encoder_loss(res: Any, mask: torch.Tensor, tgt: tuple[torch.Tensor, list[to
     loss = nn.functional.mse_loss(emb, pooled) + (1 - nn.functional.cosine_similarity(emb, pooled).mean())
     if hidden_weight:
         m = mask.unsqueeze(-1).to(emb.dtype)
-        rel = [((s - t.float()).pow(2) * m).sum() / (t.float().pow(2) * m).sum().clamp(min=1e-9)
-               for s, t in zip(res.hidden_states[1:], hidden, strict=True)]
+        rel = []
+        for s, t16 in zip(res.hidden_states[1:], hidden, strict=True):
+            t = t16.float()
+            rel.append(((s - t).pow(2) * m).sum() / (t.pow(2) * m).sum().clamp(min=1e-9))
         loss = loss + hidden_weight * torch.stack(rel).mean()
     return loss
 
@@ -126,10 +128,11 @@ def distill_encoder(
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     t0 = time.perf_counter()
-    key = (id(teacher.model), len(texts), max_length, batch_size, tuple(chosen))
+    states = chosen if hidden_weight else None  # token states only when the loss reads them
+    key = (id(teacher.model), len(texts), max_length, batch_size, tuple(states) if states else None)
     targets = teacher_cache.get(key) if teacher_cache is not None else None
     if targets is None:
-        targets = _teacher_targets(teacher, texts, batches, chosen, max_length)
+        targets = _teacher_targets(teacher, texts, batches, states, max_length)
         if teacher_cache is not None:
             teacher_cache[key] = targets
     t_teacher = time.perf_counter() - t0

@@ -77,7 +77,8 @@ class LabOptions:
     distill_layers: int | None = None
     distill_epochs: int = 2
     #: encoders: epochs of a distill-slim student (narrowed before training, it starts further from the teacher:
-    #: on 1,000 held-out STS-B train pairs, 4 epochs instead of 2 recovered 0.5 Spearman points)
+    #: on 1,000 held-out STS-B train pairs, 4 epochs instead of 2 recovered 0.5 Spearman points for a student
+    #: with half its FFN removed; bench/results/distill-heldout.json)
     slim_epochs: int = 4
     distill_lr: float = 2e-4
     #: encoders: weight of the token-state loss (each student block against the teacher layer it started from)
