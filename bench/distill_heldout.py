@@ -31,6 +31,8 @@ def main() -> None:
     ap.add_argument("--heads", type=float, default=0.0, help="share of heads removed before training")
     ap.add_argument("--ffn", type=float, default=0.0, help="share of FFN neurons removed before training")
     ap.add_argument("--hidden-weight", type=float, default=0.0, help="weight of the token-state loss")
+    ap.add_argument("--sim-weight", type=float, default=0.0, help="weight of the in-batch cosine-similarity loss")
+    ap.add_argument("--augment", type=int, default=0, help="augmented copies of every distillation sentence")
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--lr", type=float, default=2e-4)
     args = ap.parse_args()
@@ -43,6 +45,8 @@ def main() -> None:
     held = data.STSPairs(pairs.first[n - HELD:], pairs.second[n - HELD:], pairs.scores[n - HELD:], "train, last 1000")
     seen = set(held.sentences())
     texts = [t for t in data.unlabelled_sentences()[0] if t not in seen]
+    if args.augment:
+        texts = data.augmented(texts, args.augment, seed=0)
 
     def score(model: object) -> float:
         w = evaluate.encoder_workload(base.tokenizer, held)
@@ -56,7 +60,8 @@ def main() -> None:
         t0 = time.time()
         slim = (args.heads, args.ffn) if args.heads or args.ffn else None
         student, info = distill.distill_encoder(base, texts, layers=args.layers, epochs=args.epochs, lr=args.lr,
-                                                slim=slim, hidden_weight=args.hidden_weight)
+                                                slim=slim, hidden_weight=args.hidden_weight,
+                                                sim_weight=args.sim_weight)
         row.update(spearman_x100=round(score(student.eval()), 2), train_s=round(time.time() - t0),
                    params=sum(p.numel() for p in student.parameters()), final_loss=info["final_loss"])
     rows = json.loads(OUT.read_text()) if OUT.exists() else []

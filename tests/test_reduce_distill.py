@@ -84,3 +84,31 @@ def test_token_state_loss_is_zero_only_for_the_teacher_itself() -> None:
     assert no_states[1] == [] and torch.allclose(no_states[0], tgt[0])  # weight 0: no token states kept
     assert float(same) == pytest.approx(0.0, abs=1e-3)  # float16 targets
     assert float(off) > 0.01 and float(pooled_only) == pytest.approx(0.0, abs=1e-3)
+
+
+def test_similarity_loss_sees_a_change_in_the_batch_geometry_only() -> None:
+    pooled = torch.nn.functional.normalize(torch.randn(6, 8), dim=-1)
+
+    class Res:  # a model output whose mean pool (all-ones mask) is ``emb``
+        def __init__(self, emb: torch.Tensor) -> None:
+            self.last_hidden_state = emb.unsqueeze(1)
+
+    mask = torch.ones(6, 1, dtype=torch.long)
+    scaled = distill._encoder_loss(Res(pooled * 1.5), mask, (pooled, []), 0.0, sim_weight=0.0)
+    scaled_sim = distill._encoder_loss(Res(pooled * 1.5), mask, (pooled, []), 0.0, sim_weight=10.0)
+    assert float(scaled_sim) == pytest.approx(float(scaled), abs=1e-5)  # same directions: same similarities
+    swapped = pooled[[1, 0, 2, 3, 4, 5]]  # rows swapped: the pairwise similarities move
+    assert float(distill._encoder_loss(Res(swapped), mask, (pooled, []), 0.0, sim_weight=10.0)) > float(
+        distill._encoder_loss(Res(swapped), mask, (pooled, []), 0.0, sim_weight=0.0))
+
+
+def test_augmented_text_keeps_the_originals_and_adds_edited_copies() -> None:
+    texts = ["A man is playing a large flute.", "A cat sits.", "Hi there", "Hi there"]
+    out = data.augmented(texts, copies=3, seed=1)
+    assert out[:3] == ["A man is playing a large flute.", "A cat sits.", "Hi there"]  # order kept, no duplicates
+    extra = out[3:]
+    assert extra and len(set(out)) == len(out)
+    vocab = set(" ".join(texts).split())
+    assert all(len(e.split()) >= 2 and set(e.split()) <= vocab for e in extra)  # edits of the words it had
+    assert data.augmented(texts, copies=3, seed=1) == out  # seeded
+    assert data.augmented(texts, copies=0) == texts[:3]

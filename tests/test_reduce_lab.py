@@ -175,6 +175,8 @@ def test_one_set_of_defaults(monkeypatch) -> None:
                             ("batch_size", "batch_size"), ("prune_amount", "prune_amount"),
                             ("max_quality_drop", "max_quality_drop"), ("slim_epochs", "slim_epochs"),
                             ("distill_hidden_weight", "distill_hidden_weight"), ("heads", "structured_heads"),
+                            ("distill_sim_weight", "distill_sim_weight"), ("distill_augment", "distill_augment"),
+                            ("slim_sim_weight", "slim_sim_weight"), ("slim_augment", "slim_augment"),
                             ("ffn", "structured_ffn")]:
         assert cli[opt] == getattr(d, field_name), opt
     bench = load_bench("compression")

@@ -159,6 +159,18 @@ def reduce_cmd(
     distill_hidden_weight: Annotated[
         float, typer.Option(help="encoders: weight of the token-state loss in distillation (0: embeddings only)")
     ] = _D.distill_hidden_weight,
+    distill_sim_weight: Annotated[
+        float, typer.Option(help="encoders: weight of the in-batch sentence-similarity loss in distillation")
+    ] = _D.distill_sim_weight,
+    distill_augment: Annotated[
+        int, typer.Option(help="encoders: edited copies of each distillation sentence, labelled by the teacher")
+    ] = _D.distill_augment,
+    slim_sim_weight: Annotated[
+        float, typer.Option(help="encoders: weight of the sentence-similarity loss for a distill-slim student")
+    ] = _D.slim_sim_weight,
+    slim_augment: Annotated[
+        int, typer.Option(help="encoders: edited copies of each distillation sentence for a distill-slim student")
+    ] = _D.slim_augment,
     prune_amount: Annotated[
         float, typer.Option(help="share of weights zeroed by magnitude pruning")
     ] = _D.prune_amount,
@@ -204,7 +216,8 @@ def reduce_cmd(
 
     resolve_threads(threads)
     check_reduce(model, kind, location, intensity, eval_pairs, eval_data, distill_text, lm_text, distill_texts,
-                 distill_epochs, rounds, distill_hidden_weight, slim_epochs)  # before torch loads
+                 distill_epochs, rounds, distill_hidden_weight, slim_epochs,
+                 (distill_sim_weight, slim_sim_weight), (distill_augment, slim_augment))  # before torch loads
     names = [v.strip() for v in variants.split(",")] if variants else None
     if names is None and (quick or all_variants):
         names = labmod.QUICK if quick else labmod.ENCODER_ALL
@@ -217,6 +230,10 @@ def reduce_cmd(
         slim_epochs=slim_epochs,
         distill_lr=distill_lr,
         distill_hidden_weight=distill_hidden_weight,
+        distill_sim_weight=distill_sim_weight,
+        distill_augment=distill_augment,
+        slim_sim_weight=slim_sim_weight,
+        slim_augment=slim_augment,
         distill_texts=distill_texts,
         distill_text_path=distill_text,
         lm_text_path=lm_text,

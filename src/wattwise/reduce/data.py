@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import random
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -99,3 +100,32 @@ def split_text(text: str, held_out: float = 0.1) -> tuple[str, str]:
     """First (1 - held_out) for training, the rest held out (the usual split)."""
     cut = int(len(text) * (1 - held_out))
     return text[:cut], text[cut:]
+
+
+def _variant(words: list[str], rng: random.Random) -> list[str]:
+    """One word-level edit: drop some words, swap two, or keep a contiguous span of at least 60 %."""
+    op = rng.randrange(3)
+    if op == 0:
+        kept = [w for w in words if rng.random() > 0.15]
+        return kept if len(kept) >= 2 else words
+    if op == 1 and len(words) >= 2:
+        i, j = rng.sample(range(len(words)), 2)
+        out = list(words)
+        out[i], out[j] = out[j], out[i]
+        return out
+    n = max(2, round(len(words) * rng.uniform(0.6, 0.9)))
+    start = rng.randrange(max(1, len(words) - n + 1))
+    return words[start : start + n]
+
+
+def augmented(texts: list[str], copies: int, seed: int = 0) -> list[str]:
+    """``texts`` followed by ``copies`` edited versions of each (word dropout, swap, span crop): more inputs for
+    the teacher to label, no human labels involved. Duplicates are dropped."""
+    rng = random.Random(seed)
+    out = dict.fromkeys(texts)
+    for _ in range(copies):
+        for t in texts:
+            words = t.split()
+            if len(words) >= 3:
+                out.setdefault(" ".join(_variant(words, rng)))
+    return list(out)

@@ -84,13 +84,21 @@ def _teacher_targets(
     return out
 
 
+def _cosine_matrix(x: torch.Tensor) -> torch.Tensor:
+    n = nn.functional.normalize(x, dim=-1)
+    return n @ n.T
+
+
 def _encoder_loss(res: Any, mask: torch.Tensor, tgt: tuple[torch.Tensor, list[torch.Tensor]],
-                  hidden_weight: float) -> torch.Tensor:
+                  hidden_weight: float, sim_weight: float = 0.0) -> torch.Tensor:
     """MSE + (1 - cosine) on the pooled embeddings, plus ``hidden_weight`` x the relative squared error of every
-    student block's token states against its teacher layer's (padding excluded)."""
+    student block's token states against its teacher layer's (padding excluded), plus ``sim_weight`` x the
+    squared error of the batch's sentence-to-sentence cosine similarities (what STS scores are read from)."""
     pooled, hidden = tgt
     emb = _pool(res.last_hidden_state, mask)
     loss = nn.functional.mse_loss(emb, pooled) + (1 - nn.functional.cosine_similarity(emb, pooled).mean())
+    if sim_weight and len(emb) > 1:
+        loss = loss + sim_weight * nn.functional.mse_loss(_cosine_matrix(emb), _cosine_matrix(pooled.float()))
     if hidden_weight:
         m = mask.unsqueeze(-1).to(emb.dtype)
         rel = []
@@ -114,6 +122,7 @@ def distill_encoder(
     teacher_cache: dict | None = None,
     slim: Slim = None,
     hidden_weight: float = 1.0,
+    sim_weight: float = 0.0,
 ) -> tuple[nn.Module, dict[str, Any]]:
     """Student encoder with ``layers`` blocks (narrowed by ``slim``) trained on unlabelled ``texts`` to match
     the teacher's mean-pooled embeddings and, with ``hidden_weight``, the token states of the teacher layer each
@@ -147,7 +156,7 @@ def distill_encoder(
         for b in rng.permutation(len(batches)):
             enc = _tokenize(teacher.tokenizer, texts, batches[b], max_length)
             res = student(**enc, output_hidden_states=bool(hidden_weight))
-            loss = _encoder_loss(res, enc["attention_mask"], targets[b], hidden_weight)
+            loss = _encoder_loss(res, enc["attention_mask"], targets[b], hidden_weight, sim_weight)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -163,6 +172,7 @@ def distill_encoder(
         "loss": "mse + (1 - cosine)" + (f" + {hidden_weight:g} x relative squared error of token states"
                                          if hidden_weight else ""),
         "hidden_weight": hidden_weight,
+        "sim_weight": sim_weight,
         "student_layers": len(chosen),
         "init_from_teacher_layers": chosen,
         "narrowed_before_training": narrowed,

@@ -120,19 +120,24 @@ def _student(ctx: BuildContext, narrow: tuple[float, float] | None) -> tuple[Any
 
     o = ctx.opts
     n_layers = o.student_layers(len(_blocks(ctx.base.model)[1]))
-    epochs = o.slim_epochs if narrow else o.distill_epochs
-    key = (n_layers, narrow, epochs, o.distill_lr, o.distill_hidden_weight, o.distill_texts, o.distill_text_path)
+    epochs, augment, sim = ((o.slim_epochs, o.slim_augment, o.slim_sim_weight) if narrow
+                            else (o.distill_epochs, o.distill_augment, o.distill_sim_weight))
+    key = (n_layers, narrow, epochs, o.distill_lr, o.distill_hidden_weight, sim, augment, o.distill_texts,
+           o.distill_text_path)
     if key in ctx.students:
         student, info = ctx.students[key]
         return copy.deepcopy(student), dict(info, reused=True)
     what = f"{n_layers}-layer{' narrowed' if narrow else ''} student"
     if ctx.base.kind == "encoder":
         texts, src = data.unlabelled_sentences(o.distill_text_path, o.distill_texts)
+        texts = data.augmented(texts, augment, seed=o.seed) if augment else texts
         with ctx.progress.task(f"distil {what}", epochs * len(texts)) as t:
             student, info = distill.distill_encoder(
                 ctx.base, texts, layers=n_layers, epochs=epochs, lr=o.distill_lr, seed=o.seed,
                 tick=t, teacher_cache=ctx.teacher_cache, slim=narrow, hidden_weight=o.distill_hidden_weight,
+                sim_weight=sim,
             )
+        info["augmented_copies"] = augment
     else:
         text, src = data.lm_text(o.lm_text_path)
         train, _ = data.split_text(text)
