@@ -138,7 +138,7 @@ def distill_encoder(
     batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     t0 = time.perf_counter()
     states = chosen if hidden_weight else None  # token states only when the loss reads them
-    key = (id(teacher.model), len(texts), max_length, batch_size, tuple(states) if states else None)
+    key = (id(teacher.model), hash(tuple(texts)), max_length, batch_size, tuple(states) if states else None)
     targets = teacher_cache.get(key) if teacher_cache is not None else None
     if targets is None:
         targets = _teacher_targets(teacher, texts, batches, states, max_length)
@@ -170,7 +170,8 @@ def distill_encoder(
         "target": "teacher mean-pooled embeddings" + (" and token states of the initialising layers"
                                                       if hidden_weight else ""),
         "loss": "mse + (1 - cosine)" + (f" + {hidden_weight:g} x relative squared error of token states"
-                                         if hidden_weight else ""),
+                                         if hidden_weight else "")
+                + (f" + {sim_weight:g} x squared error of in-batch cosine similarities" if sim_weight else ""),
         "hidden_weight": hidden_weight,
         "sim_weight": sim_weight,
         "student_layers": len(chosen),
