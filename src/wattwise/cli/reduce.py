@@ -216,8 +216,7 @@ def reduce_cmd(
 
     resolve_threads(threads)
     check_reduce(model, kind, location, intensity, eval_pairs, eval_data, distill_text, lm_text, distill_texts,
-                 distill_epochs, rounds, distill_hidden_weight, slim_epochs,
-                 (distill_sim_weight, slim_sim_weight), (distill_augment, slim_augment))  # before torch loads
+                 distill_epochs, rounds, slim_epochs)  # before torch loads
     names = [v.strip() for v in variants.split(",")] if variants else None
     if names is None and (quick or all_variants):
         names = labmod.QUICK if quick else labmod.ENCODER_ALL
@@ -247,6 +246,7 @@ def reduce_cmd(
         threads=threads,
         batch_size=batch_size,
     )
+    labmod.check_distill_options(opts)  # before torch loads (run_lab checks again for API callers)
     with quiet(verbose):
         result = labmod.run_lab(model, names, out, opts, kind=kind, progress=progress)
     for w in result.warnings:

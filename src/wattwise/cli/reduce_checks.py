@@ -68,8 +68,7 @@ def _readable(path: str, what: str) -> None:
 def check_reduce(model: str, kind: str | None, location: str | None, intensity: float | None,
                  eval_pairs: int | None, eval_data: str | None, distill_text: str | None, lm_text: str | None,
                  distill_texts: int | None = None, distill_epochs: int = 1, repeats: int = 1,
-                 distill_hidden_weight: float = 0.0, slim_epochs: int = 1,
-                 sim_weights: tuple[float, float] = (0.0, 0.0), augments: tuple[int, int] = (0, 0)) -> None:
+                 slim_epochs: int = 1) -> None:
     """Everything about ``reduce``'s input that can be checked without torch."""
     _check_kind(model, kind)
     validate.intensity(intensity, "--intensity")
@@ -78,10 +77,6 @@ def check_reduce(model: str, kind: str | None, location: str | None, intensity: 
             validate.number(value, name, validate.COUNT)
     validate.number(distill_epochs, "--distill-epochs", validate.COUNT)
     validate.number(slim_epochs, "--slim-epochs", validate.COUNT)
-    validate.number(distill_hidden_weight, "--distill-hidden-weight", validate.LOSS_WEIGHT)
-    for prefix, sim, copies in zip(("--distill", "--slim"), sim_weights, augments, strict=True):
-        validate.number(sim, f"{prefix}-sim-weight", validate.LOSS_WEIGHT)
-        validate.number(copies, f"{prefix}-augment", validate.AUGMENT_COPIES)
     validate.number(repeats, "--repeats", validate.COUNT)
     if location:
         from wattwise.grid import resolve_location

@@ -103,12 +103,13 @@ def split_text(text: str, held_out: float = 0.1) -> tuple[str, str]:
 
 
 def _variant(words: list[str], rng: random.Random) -> list[str]:
-    """One word-level edit: drop some words, swap two, or keep a contiguous span of at least 60 %."""
+    """One word-level edit of a sentence of 3+ ``words``: drop some, swap two, or keep a contiguous span of at least
+    60 %."""
     op = rng.randrange(3)
     if op == 0:
         kept = [w for w in words if rng.random() > 0.15]
         return kept if len(kept) >= 2 else words
-    if op == 1 and len(words) >= 2:
+    if op == 1:
         i, j = rng.sample(range(len(words)), 2)
         out = list(words)
         out[i], out[j] = out[j], out[i]

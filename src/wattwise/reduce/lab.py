@@ -396,6 +396,21 @@ def _error(exc: Exception) -> str:
     return f"{type(exc).__name__}: {first}"
 
 
+_DISTILL_QUANTITIES = {
+    "distill_hidden_weight": validate.LOSS_WEIGHT,
+    "distill_sim_weight": validate.LOSS_WEIGHT,
+    "slim_sim_weight": validate.LOSS_WEIGHT,
+    "distill_augment": validate.AUGMENT_COPIES,
+    "slim_augment": validate.AUGMENT_COPIES,
+}
+
+
+def check_distill_options(opts: LabOptions) -> None:
+    """Loss weights and augmentation copies of the students, named as the CLI options that set them (no torch)."""
+    for name, quantity in _DISTILL_QUANTITIES.items():
+        validate.number(getattr(opts, name), "--" + name.replace("_", "-"), quantity)
+
+
 def _check_options(opts: LabOptions, variants: list[str] | None) -> int:
     """Reject bad options and variant chains before loading anything; the thread count to use."""
     from wattwise.reduce import threads
@@ -404,11 +419,7 @@ def _check_options(opts: LabOptions, variants: list[str] | None) -> int:
         raise WattwiseError("--max-quality-drop must be >= 0")
     if opts.rounds < 1:
         raise WattwiseError("--rounds must be >= 1", "6 or more give a 95 % interval for each ratio")
-    validate.number(opts.distill_hidden_weight, "--distill-hidden-weight", validate.LOSS_WEIGHT)
-    validate.number(opts.distill_sim_weight, "--distill-sim-weight", validate.LOSS_WEIGHT)
-    validate.number(opts.distill_augment, "--distill-augment", validate.AUGMENT_COPIES)
-    validate.number(opts.slim_sim_weight, "--slim-sim-weight", validate.LOSS_WEIGHT)
-    validate.number(opts.slim_augment, "--slim-augment", validate.AUGMENT_COPIES)
+    check_distill_options(opts)
     n_threads = threads.resolve(opts.threads)
     for spec in variants or []:
         parse_variant(spec)
