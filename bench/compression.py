@@ -124,8 +124,9 @@ def main() -> int:
         "data": res.data,
         "environment": res.environment,
         "intensity": res.intensity,
-        "energy_note": "paired, interleaved rounds (fp32, A, B, fp32, A, B, ...): the STS-B dev batches are "
-        "split into --rounds chunks of every k-th batch, each round runs one chunk through every variant "
+        "energy_note": "paired, interleaved rounds (fp32, A, B, fp32, A, B, ...): after one untimed pass of every "
+        "variant over every batch (quality, warm-up), the STS-B dev batches are split into --rounds chunks of the "
+        "same size and mix of lengths, each round runs one chunk through every variant "
         "(tokenization included) under one wattwise.track call (this process's share of the machine, the "
         "meter's empty-pass energy subtracted); energy_vs_fp32 is the median of the per-round ratios to fp32 "
         "with an order-statistic interval (interval_level: its exact coverage); latency is the wall time of one "

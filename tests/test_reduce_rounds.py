@@ -1,5 +1,6 @@
-"""Interleaved rounds: order fp32, A, B, fp32, A, B; every variant sees the same chunk in a round; energy,
-throughput and latency from the same passes; quality from outputs covering every batch once."""
+"""Interleaved rounds: an untimed pass over every batch first (quality, warm-up); then order fp32, A, B, fp32,
+A, B; every variant sees the same chunk in a round and every chunk the same mix; energy, throughput and latency
+from the same passes."""
 
 from __future__ import annotations
 
@@ -39,14 +40,27 @@ def test_interleaved_order_and_same_chunks() -> None:
     work = _work(calls)
     fns = {n: _variant(n, 0.0) for n in ("fp32", "a", "b")}
     out = rounds.interleave(fns, work, rounds=3)
-    timed = calls[3:]  # after one warm-up batch each
+    assert calls[:21] == [(n, b) for n in fns for b in range(7)]  # the untimed pass: every batch, in order
+    timed = calls[21:]
     order = [n for i, (n, _) in enumerate(timed) if i == 0 or timed[i - 1][0] != n]
     assert order == ["fp32", "a", "b"] * 3
     for name in fns:
         seen = [b for n, b in timed if n == name]
-        assert seen == [0, 3, 6, 1, 4, 2, 5]  # chunk r: every 3rd batch from r
+        assert seen == [0, 4, 1, 5, 2, 6]  # 6 of 7 batches, evenly spread; chunk c: every 3rd from c
         assert rounds.quality(out[name], work) == float(sum(range(7)))  # every batch once
-        assert out[name].units == [9, 6, 6]
+        assert out[name].units == [6, 6, 6]  # the same work in every round
+
+
+@pytest.mark.parametrize(("n", "chunks"), [(46, 10), (7, 7), (100, 6), (5, 1)])
+def test_chunks_have_the_same_size_and_mix(n: int, chunks: int) -> None:
+    parts = [rounds.chunk_of(n, chunks, c) for c in range(chunks)]
+    flat = [i for p in parts for i in p]
+    assert len(set(flat)) == len(flat) == chunks * (n // chunks)  # distinct batches, none twice
+    assert {len(p) for p in parts} == {n // chunks}
+    for k in range(n // chunks):  # the k-th batch of every chunk comes from the same stretch of lengths
+        kth = [p[k] for p in parts]
+        assert max(kth) - min(kth) <= 2 * chunks
+    assert rounds.chunk_of(n, chunks, chunks) == parts[0]  # rounds beyond the chunks repeat them
 
 
 def test_figures_come_from_the_same_passes() -> None:

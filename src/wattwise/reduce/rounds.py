@@ -1,10 +1,13 @@
 """Paired, interleaved measurement of several variants on the same work.
 
-The evaluation batches are split into ``chunks`` (every chunk-th batch, so each has the same mix of lengths).
-Round ``r`` runs chunk ``r mod chunks`` through every variant in turn (fp32, A, B, fp32, A, B, ...), each
-under one :func:`wattwise.reduce.energy.measure_energy` call: that call's energy, wall time and per-batch
-times give energy, throughput and latency of the *same* pass, and the baseline's pass in the same round is
-its pair. Quality comes from the outputs of the first ``chunks`` rounds, which cover every batch once.
+First every variant runs every batch once, untimed: those outputs give its quality, and every input shape has
+been seen (allocations, kernel selection) before anything is timed. The timed rounds then split the batches
+(sorted by length) into ``chunks`` of identical mix: ``chunks x (n // chunks)`` evenly spread batches, chunk
+``c`` taking one from each run of ``chunks`` consecutive ones, so every round does the same kind of work and
+the rounds' ratios differ only by measurement noise. Round ``r`` runs chunk ``r mod chunks`` through every
+variant in turn (fp32, A, B, fp32, A, B, ...), each under one :func:`wattwise.reduce.energy.measure_energy`
+call: that call's energy, wall time and per-batch times give energy, throughput and latency of the *same*
+pass, and the baseline's pass in the same round is its pair.
 """
 
 from __future__ import annotations
@@ -76,8 +79,16 @@ def meter_tare(tries: int = 3) -> float:
 
 
 def chunk_of(n_batches: int, chunks: int, r: int) -> list[int]:
-    """Batch indices of round ``r``: every ``chunks``-th batch starting at ``r mod chunks``."""
-    return list(range(r % chunks, n_batches, chunks))
+    """Batch indices of round ``r``: of ``chunks x (n_batches // chunks)`` evenly spread batches, every
+    ``chunks``-th starting at ``r mod chunks`` (the same count and mix of lengths in every chunk; the
+    ``n_batches mod chunks`` left out are in the untimed quality pass only)."""
+    m = chunks * (n_batches // chunks)
+    timed = [int((j + 0.5) * n_batches / m) for j in range(m)]
+    return timed[r % chunks :: chunks]
+
+
+def _error(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
 
 
 def interleave(
@@ -93,11 +104,13 @@ def interleave(
     chunks = max(1, min(rounds, n))
     out = {name: Rounds() for name in fns}
     tare = meter_tare()
-    for name, fn in fns.items():  # warm-up: allocations, kernel selection, JIT
+    for name, fn in fns.items():  # untimed pass over every batch: quality outputs, and every shape warmed up
         try:
-            work.run(fn, work.batches[0])
+            out[name].outputs = {i: work.run(fn, b) for i, b in enumerate(work.batches)}
         except Exception as exc:  # a failing variant is a row, not a crash
-            out[name].error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+            out[name].error = _error(exc)
+    if log:
+        log("untimed pass over every batch done (quality, warm-up)")
     for r in range(rounds):
         idx = chunk_of(n, chunks, r)
         for name, fn in fns.items():
@@ -120,7 +133,7 @@ def interleave(
             try:
                 e = measure_energy(one_pass, name="reduce-eval")
             except Exception as exc:
-                rec.error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+                rec.error = _error(exc)
                 continue
             rec.joules.append(max(e.joules - tare, 0.5 * e.joules))  # the tare never takes more than half
             rec.seconds.append(sum(times) / 1000)  # the pass itself, without the meter's start and stop
@@ -128,8 +141,6 @@ def interleave(
             rec.units.append(sum(work.sizes[i] for i in idx))
             rec.batch_ms.extend(times)
             rec.method, rec.source = e.method, e.source
-            if r < chunks:
-                rec.outputs.update(zip(idx, e.value, strict=True))
             if tick:
                 tick(1)
         if log:
@@ -138,7 +149,7 @@ def interleave(
 
 
 def quality(rec: Rounds, work: Workload) -> float:
-    """The metric from the outputs of every batch (first ``chunks`` rounds)."""
+    """The metric from the outputs of every batch (the untimed pass)."""
     return work.quality([rec.outputs[i] for i in range(len(work.batches))])
 
 
