@@ -166,7 +166,8 @@ def test_against_transformers_serve(tmp_path: Path):
             res = json.loads((out / "results.json").read_text())
             for lv in res["levels"]:
                 assert lv["requests_ok"] == 2, lv["errors"]
-                assert lv["output_tokens"] == 12  # the server's usage count: 6 per request
+                # the server's usage count: at most 6 per request (a sampled end-of-text token may stop one early)
+                assert 2 <= lv["output_tokens"] <= 12
                 assert lv["ttft_p50_s"] > 0 and lv["energy_j"] > 0
     finally:
         proc.terminate()
