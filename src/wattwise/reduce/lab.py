@@ -390,10 +390,9 @@ def _order(names: list[str]) -> tuple[list[str], dict[str, list[str]]]:
 
 
 def _error(exc: Exception) -> str:
-    if isinstance(exc, WattwiseError):
-        return str(exc)
-    first = str(exc).splitlines()[0][:300] if str(exc) else ""
-    return f"{type(exc).__name__}: {first}"
+    from wattwise.reduce.rounds import error_line
+
+    return str(exc) if isinstance(exc, WattwiseError) else error_line(exc)
 
 
 _DISTILL_QUANTITIES = {

@@ -87,7 +87,8 @@ def chunk_of(n_batches: int, chunks: int, r: int) -> list[int]:
     return timed[r % chunks :: chunks]
 
 
-def _error(exc: Exception) -> str:
+def error_line(exc: Exception) -> str:
+    """``Type: first line of the message`` (at most 300 characters): a failed variant's row."""
     return f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
 
 
@@ -108,7 +109,7 @@ def interleave(
         try:
             out[name].outputs = {i: work.run(fn, b) for i, b in enumerate(work.batches)}
         except Exception as exc:  # a failing variant is a row, not a crash
-            out[name].error = _error(exc)
+            out[name].error = error_line(exc)
     if log:
         log("untimed pass over every batch done (quality, warm-up)")
     for r in range(rounds):
@@ -120,20 +121,18 @@ def interleave(
                 continue
             times: list[float] = []
 
-            def one_pass(fn: Any = fn, idx: list[int] = idx, times: list[float] = times) -> list[Any]:
+            def one_pass(fn: Any = fn, idx: list[int] = idx, times: list[float] = times) -> None:
                 import time
 
-                res = []
-                for i in idx:
+                for i in idx:  # outputs are not kept: quality comes from the untimed pass
                     t0 = time.perf_counter()
-                    res.append(work.run(fn, work.batches[i]))
+                    work.run(fn, work.batches[i])
                     times.append((time.perf_counter() - t0) * 1000)
-                return res
 
             try:
                 e = measure_energy(one_pass, name="reduce-eval")
             except Exception as exc:
-                rec.error = _error(exc)
+                rec.error = error_line(exc)
                 continue
             rec.joules.append(max(e.joules - tare, 0.5 * e.joules))  # the tare never takes more than half
             rec.seconds.append(sum(times) / 1000)  # the pass itself, without the meter's start and stop
