@@ -51,9 +51,9 @@ def main() -> int:
     ap.add_argument("--rounds", "--repeats", type=int, default=d.rounds, help="paired, interleaved rounds")
     # student: two thirds of the teacher's layers (4 of 6), 2 epochs at 2e-4, picked between two settings run
     # earlier (results/compression-distill4.json and -distill5.json: 5 layers keep more quality but save too little)
-    # distill-slim: the prune-structured shares (heads 0.25, FFN 0.25), 3 epochs on text with one edited copy per
-    # sentence and the similarity loss, picked on 1,000 held-out STS-B
-    # *train* pairs, never on dev (bench/distill_heldout.py, results/distill-heldout.json)
+    # distill-slim: the prune-structured shares (heads 0.25, FFN 0.25), 3 int8-aware epochs on text with two edited
+    # copies per sentence and the similarity loss, picked on 1,000 held-out STS-B *train* pairs, never on dev
+    # (bench/distill_heldout.py, results/distill-heldout.json; bench/int8_heldout.py, results/int8-heldout-*.json)
     ap.add_argument("--distill-layers", type=int, default=d.distill_layers, help="student layers")
     ap.add_argument("--distill-epochs", type=int, default=d.distill_epochs, help="distillation epochs")
     ap.add_argument("--distill-lr", type=float, default=d.distill_lr, help="distillation learning rate")

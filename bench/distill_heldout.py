@@ -4,7 +4,7 @@ Distils on the packaged train sentences minus those of the last 1,000 train pair
 those 1,000 pairs (fp32 torch, 1 thread, no timing). One shape per call; results are appended to
 bench/results/distill-heldout.json.
 
-    python bench/distill_heldout.py NAME LAYERS [--heads S] [--ffn S] [--hidden-weight W] [--epochs N]
+    python bench/distill_heldout.py NAME LAYERS [--heads S] [--ffn S] [--hidden-weight W] [--epochs N] [--save DIR]
 
 LAYERS 0 scores the teacher itself.
 """
@@ -16,12 +16,19 @@ import json
 import time
 from pathlib import Path
 
-from wattwise.reduce import threads
+from wattwise.reduce import data, threads
 
 HERE = Path(__file__).resolve().parent
 TRAIN = HERE.parent.parent / "shared" / "data" / "stsb" / "stsb-en-train.csv"
 OUT = HERE / "results" / "distill-heldout.json"
 HELD = 1000
+
+
+def held_out_pairs() -> data.STSPairs:
+    """The last 1,000 STS-B train pairs: never distilled on, never the target's dev split."""
+    pairs = data.load_stsb("train", path=TRAIN)
+    n = len(pairs)
+    return data.STSPairs(pairs.first[n - HELD:], pairs.second[n - HELD:], pairs.scores[n - HELD:], "train, last 1000")
 
 
 def main() -> None:
@@ -35,14 +42,15 @@ def main() -> None:
     ap.add_argument("--augment", type=int, default=0, help="augmented copies of every distillation sentence")
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--int8-aware", type=int, default=0, help="last epochs trained with int8 rounding simulated")
+    ap.add_argument("--save", type=Path, help="folder to save the student in (for bench/int8_heldout.py)")
+    ap.add_argument("--threads", type=int, default=1, help="threads for training (scores do not depend on it)")
     args = ap.parse_args()
-    threads.configure(1)
-    from wattwise.reduce import data, distill, evaluate, models
+    threads.configure(args.threads)
+    from wattwise.reduce import distill, evaluate, models
 
     base = models.load("bundled")
-    pairs = data.load_stsb("train", path=TRAIN)
-    n = len(pairs)
-    held = data.STSPairs(pairs.first[n - HELD:], pairs.second[n - HELD:], pairs.scores[n - HELD:], "train, last 1000")
+    held = held_out_pairs()
     seen = set(held.sentences())
     texts = [t for t in data.unlabelled_sentences()[0] if t not in seen]
     if args.augment:
@@ -53,7 +61,7 @@ def main() -> None:
         fn = evaluate.torch_encoder_fn(model)
         return w.quality([w.run(fn, b) for b in w.batches])
 
-    row: dict = { "texts": len(texts), "held_out_pairs": HELD, **vars(args)}
+    row: dict = {"texts": len(texts), "held_out_pairs": HELD, **{k: v for k, v in vars(args).items() if k != "save"}}
     if args.layers == 0:
         row["spearman_x100"] = round(score(base.model.eval()), 2)
     else:
@@ -61,9 +69,12 @@ def main() -> None:
         slim = (args.heads, args.ffn) if args.heads or args.ffn else None
         student, info = distill.distill_encoder(base, texts, layers=args.layers, epochs=args.epochs, lr=args.lr,
                                                 slim=slim, hidden_weight=args.hidden_weight,
-                                                sim_weight=args.sim_weight)
+                                                sim_weight=args.sim_weight, int8_aware_epochs=args.int8_aware)
         row.update(spearman_x100=round(score(student.eval()), 2), train_s=round(time.time() - t0),
                    params=sum(p.numel() for p in student.parameters()), final_loss=info["final_loss"])
+        if args.save:
+            student.save_pretrained(args.save)
+            base.tokenizer.save_pretrained(args.save)
     rows = json.loads(OUT.read_text()) if OUT.exists() else []
     rows = [r for r in rows if r["name"] != row["name"]] + [row]
     OUT.write_text(json.dumps(rows, indent=1) + "\n")

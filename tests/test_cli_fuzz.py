@@ -146,6 +146,7 @@ REDUCE_CASES = [
     (["reduce", "--distill-augment", "-1"], "--distill-augment"),
     (["reduce", "--slim-augment", "50"], "--slim-augment"),
     (["reduce", "--slim-epochs", "0"], "--slim-epochs"),
+    (["reduce", "--slim-int8-aware", "-1"], "--slim-int8-aware"),
     (["reduce", "--distill-text", "empty.csv"], "no text"),
     (["reduce", "tinygpt", "--kind", "encoder"], "is a causal-lm"),
     (["reduce", "tiny-bert", "--kind", "decoder"], "unknown model kind"),

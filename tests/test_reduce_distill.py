@@ -112,3 +112,31 @@ def test_augmented_text_keeps_the_originals_and_adds_edited_copies() -> None:
     assert all(len(e.split()) >= 2 and set(e.split()) <= vocab for e in extra)  # edits of the words it had
     assert data.augmented(texts, copies=3, seed=1) == out  # seeded
     assert data.augmented(texts, copies=0) == texts[:3]
+
+
+def test_fake_int8_rounds_like_the_runtime_and_passes_gradients() -> None:
+    w = torch.tensor([[0.5, -1.0, 0.25], [2.0, 0.1, -0.3]], requires_grad=True)
+    q = distill._fake_quant(w, weight=True)
+    assert torch.allclose(q.detach().abs().amax(1), w.detach().abs().amax(1))  # each row's largest value kept
+    steps = (q.detach() / (w.detach().abs().amax(1, keepdim=True) / 127))
+    assert torch.allclose(steps, steps.round(), atol=1e-4)  # on the int8 grid of its row
+    x = torch.tensor([[-0.2, 0.0, 3.0, 1.234567]])
+    qx = distill._fake_quant(x, weight=False)
+    assert qx[0, 1] == 0.0 and (qx - x).abs().max() <= 3.2 / 255 / 2 + 1e-6  # zero exact, error <= half a step
+    q.sum().backward()
+    assert torch.equal(w.grad, torch.ones_like(w))  # straight-through
+
+
+def test_int8_aware_training_changes_the_forward_only_inside() -> None:
+    teacher = tiny_encoder(layers=2)
+    model = teacher.model.eval()
+    x = torch.randint(100, 1000, (2, 7))
+    ref = model(input_ids=x).last_hidden_state
+    with distill.int8_aware(model) as n:
+        assert n == 2 * 6  # q, k, v, attention output, FFN in, FFN out per layer; the pooler stays float
+        inside = model(input_ids=x).last_hidden_state
+    assert not torch.allclose(inside, ref) and torch.allclose(inside, ref, atol=0.2)
+    assert torch.equal(model(input_ids=x).last_hidden_state, ref)
+    texts, _ = data.unlabelled_sentences(limit=32)
+    _, info = distill.distill_encoder(teacher, texts, layers=1, epochs=2, batch_size=16, int8_aware_epochs=1)
+    assert info["int8_aware_epochs"] == 1

@@ -177,6 +177,7 @@ def test_one_set_of_defaults(monkeypatch) -> None:
                             ("distill_hidden_weight", "distill_hidden_weight"), ("heads", "structured_heads"),
                             ("distill_sim_weight", "distill_sim_weight"), ("distill_augment", "distill_augment"),
                             ("slim_sim_weight", "slim_sim_weight"), ("slim_augment", "slim_augment"),
+                            ("slim_int8_aware", "slim_int8_aware"),
                             ("ffn", "structured_ffn")]:
         assert cli[opt] == getattr(d, field_name), opt
     bench = load_bench("compression")

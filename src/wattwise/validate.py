@@ -37,6 +37,7 @@ YEARS = Quantity("years", 0.0, 100.0, lo_open=True, hint="a hardware lifetime, t
 SHARE = Quantity("", 0.0, 1.0, hint="a fraction between 0 and 1")
 LOSS_WEIGHT = Quantity("", 0.0, 100.0, hint="a non-negative weight, e.g. 1 (0 turns that part of the loss off)")
 AUGMENT_COPIES = Quantity("", 0, 20, integer=True, hint="a whole number of copies from 0 (none) to 20")
+EPOCHS = Quantity("", 0, 100, integer=True, hint="a whole number of epochs from 0 (none) to 100")
 COUNT = Quantity("", 1, 10**9, integer=True, hint="a whole number >= 1")
 COUNTER_VALUE = Quantity("", 0.0, 1e18, hint="a non-negative finite number")
 

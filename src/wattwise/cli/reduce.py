@@ -171,6 +171,9 @@ def reduce_cmd(
     slim_augment: Annotated[
         int, typer.Option(help="encoders: edited copies of each distillation sentence for a distill-slim student")
     ] = _D.slim_augment,
+    slim_int8_aware: Annotated[
+        int, typer.Option(help="encoders: last epochs of a distill-slim student trained with int8 rounding simulated")
+    ] = _D.slim_int8_aware,
     prune_amount: Annotated[
         float, typer.Option(help="share of weights zeroed by magnitude pruning")
     ] = _D.prune_amount,
@@ -233,6 +236,7 @@ def reduce_cmd(
         distill_augment=distill_augment,
         slim_sim_weight=slim_sim_weight,
         slim_augment=slim_augment,
+        slim_int8_aware=slim_int8_aware,
         distill_texts=distill_texts,
         distill_text_path=distill_text,
         lm_text_path=lm_text,

@@ -5,9 +5,10 @@ LM). No labels are read.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -89,6 +90,39 @@ def _cosine_matrix(x: torch.Tensor) -> torch.Tensor:
     return n @ n.T
 
 
+def _fake_quant(x: torch.Tensor, weight: bool) -> torch.Tensor:
+    """int8 rounding as ONNX Runtime's dynamic quantization does it, with a straight-through gradient: weights
+    symmetric per output channel, activations asymmetric uint8 per tensor over a range that includes zero."""
+    with torch.no_grad():
+        if weight:
+            scale = x.abs().amax(1, keepdim=True).clamp(min=1e-8) / 127
+            q = (x / scale).round().clamp(-127, 127) * scale
+        else:
+            lo, hi = x.min().clamp(max=0), x.max().clamp(min=0)
+            scale = ((hi - lo) / 255).clamp(min=1e-8)
+            zero = (-lo / scale).round()
+            q = ((x / scale).round() + zero).clamp(0, 255).sub(zero) * scale
+    return x + (q - x).detach()
+
+
+@contextlib.contextmanager
+def int8_aware(model: nn.Module) -> Iterator[int]:
+    """Every Linear of ``model`` (the pooler aside) computes with int8-rounded weights and inputs while inside
+    (quantization-aware training: the student learns weights that survive the int8 runtime)."""
+    mods = [m for n, m in model.named_modules() if isinstance(m, nn.Linear) and "pooler" not in n]
+
+    def forward(self: nn.Linear, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.linear(_fake_quant(x, False), _fake_quant(self.weight, True), self.bias)
+
+    for m in mods:
+        m.forward = forward.__get__(m)  # type: ignore[method-assign]
+    try:
+        yield len(mods)
+    finally:
+        for m in mods:
+            del m.forward
+
+
 def _encoder_loss(res: Any, mask: torch.Tensor, tgt: tuple[torch.Tensor, list[torch.Tensor]],
                   hidden_weight: float, sim_weight: float = 0.0) -> torch.Tensor:
     """MSE + (1 - cosine) on the pooled embeddings, plus ``hidden_weight`` x the relative squared error of every
@@ -123,10 +157,12 @@ def distill_encoder(
     slim: Slim = None,
     hidden_weight: float = 1.0,
     sim_weight: float = 0.0,
+    int8_aware_epochs: int = 0,
 ) -> tuple[nn.Module, dict[str, Any]]:
     """Student encoder with ``layers`` blocks (narrowed by ``slim``) trained on unlabelled ``texts`` to match
     the teacher's mean-pooled embeddings and, with ``hidden_weight``, the token states of the teacher layer each
-    block was initialised from (token-level targets: many more per sentence than one embedding)."""
+    block was initialised from (token-level targets: many more per sentence than one embedding). The last
+    ``int8_aware_epochs`` epochs train with int8 rounding simulated (:func:`int8_aware`)."""
     if not texts:
         raise WattwiseError("distillation needs unlabelled text")
     torch.manual_seed(seed)
@@ -152,18 +188,20 @@ def distill_encoder(
     )
     rng = np.random.default_rng(seed)
     losses = []
-    for _ in range(epochs):
-        for b in rng.permutation(len(batches)):
-            enc = _tokenize(teacher.tokenizer, texts, batches[b], max_length)
-            res = student(**enc, output_hidden_states=bool(hidden_weight))
-            loss = _encoder_loss(res, enc["attention_mask"], targets[b], hidden_weight, sim_weight)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            losses.append(float(loss.detach()))
-            if tick:
-                tick(len(batches[b]))
+    for epoch in range(epochs):
+        aware = int8_aware(student) if epoch >= epochs - int8_aware_epochs else contextlib.nullcontext()
+        with aware:
+            for b in rng.permutation(len(batches)):
+                enc = _tokenize(teacher.tokenizer, texts, batches[b], max_length)
+                res = student(**enc, output_hidden_states=bool(hidden_weight))
+                loss = _encoder_loss(res, enc["attention_mask"], targets[b], hidden_weight, sim_weight)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                losses.append(float(loss.detach()))
+                if tick:
+                    tick(len(batches[b]))
     student.eval()
     return student, {
         "technique": "distill",
@@ -178,6 +216,7 @@ def distill_encoder(
         "init_from_teacher_layers": chosen,
         "narrowed_before_training": narrowed,
         "epochs": epochs,
+        "int8_aware_epochs": min(int8_aware_epochs, epochs),
         "batch_size": batch_size,
         "lr": lr,
         "texts": len(texts),

@@ -120,9 +120,9 @@ def _student(ctx: BuildContext, narrow: tuple[float, float] | None) -> tuple[Any
 
     o = ctx.opts
     n_layers = o.student_layers(len(_blocks(ctx.base.model)[1]))
-    epochs, augment, sim = ((o.slim_epochs, o.slim_augment, o.slim_sim_weight) if narrow
-                            else (o.distill_epochs, o.distill_augment, o.distill_sim_weight))
-    key = (n_layers, narrow, epochs, o.distill_lr, o.distill_hidden_weight, sim, augment, o.distill_texts,
+    epochs, augment, sim, aware = ((o.slim_epochs, o.slim_augment, o.slim_sim_weight, o.slim_int8_aware) if narrow
+                                   else (o.distill_epochs, o.distill_augment, o.distill_sim_weight, 0))
+    key = (n_layers, narrow, epochs, o.distill_lr, o.distill_hidden_weight, sim, augment, aware, o.distill_texts,
            o.distill_text_path)
     if key in ctx.students:
         student, info = ctx.students[key]
@@ -135,7 +135,7 @@ def _student(ctx: BuildContext, narrow: tuple[float, float] | None) -> tuple[Any
             student, info = distill.distill_encoder(
                 ctx.base, texts, layers=n_layers, epochs=epochs, lr=o.distill_lr, seed=o.seed,
                 tick=t, teacher_cache=ctx.teacher_cache, slim=narrow, hidden_weight=o.distill_hidden_weight,
-                sim_weight=sim,
+                sim_weight=sim, int8_aware_epochs=aware,
             )
         info["augmented_copies"] = augment
     else:
