@@ -18,6 +18,7 @@ from torch import nn
 from wattwise.errors import WattwiseError
 from wattwise.reduce.models import LoadedModel, context_length
 from wattwise.reduce.prune import _blocks, structured
+from wattwise.reduce.quantize import fake_int8, fake_uint8
 
 #: (heads share, FFN share) removed from every student block before training; None keeps the teacher's widths
 Slim = tuple[float, float] | None
@@ -94,14 +95,7 @@ def _fake_quant(x: torch.Tensor, weight: bool) -> torch.Tensor:
     """int8 rounding as ONNX Runtime's dynamic quantization does it, with a straight-through gradient: weights
     symmetric per output channel, activations asymmetric uint8 per tensor over a range that includes zero."""
     with torch.no_grad():
-        if weight:
-            scale = x.abs().amax(1, keepdim=True).clamp(min=1e-8) / 127
-            q = (x / scale).round().clamp(-127, 127) * scale
-        else:
-            lo, hi = x.min().clamp(max=0), x.max().clamp(min=0)
-            scale = ((hi - lo) / 255).clamp(min=1e-8)
-            zero = (-lo / scale).round()
-            q = ((x / scale).round() + zero).clamp(0, 255).sub(zero) * scale
+        q = fake_int8(x, 0) if weight else fake_uint8(x)
     return x + (q - x).detach()
 
 

@@ -111,7 +111,7 @@ def half(model: nn.Module, dtype: str = "bf16") -> dict[str, Any]:
     return {"technique": "cast", "dtype": dtype}
 
 
-def _fake_quant(t: torch.Tensor, per_channel_dim: int | None = None) -> torch.Tensor:
+def fake_int8(t: torch.Tensor, per_channel_dim: int | None = None) -> torch.Tensor:
     """Symmetric int8 quantize-dequantize, per tensor or per channel along ``per_channel_dim``."""
     if per_channel_dim is None:
         scale = t.abs().amax().clamp(min=1e-8) / 127
@@ -119,6 +119,15 @@ def _fake_quant(t: torch.Tensor, per_channel_dim: int | None = None) -> torch.Te
         dims = [d for d in range(t.dim()) if d != per_channel_dim]
         scale = t.abs().amax(dim=dims, keepdim=True).clamp(min=1e-8) / 127
     return (t / scale).round().clamp(-127, 127) * scale
+
+
+def fake_uint8(t: torch.Tensor) -> torch.Tensor:
+    """Asymmetric uint8 quantize-dequantize per tensor over a range that includes zero (ONNX Runtime's
+    ``DynamicQuantizeLinear``: how its dynamic int8 rounds activations at run time)."""
+    lo, hi = t.min().clamp(max=0), t.max().clamp(min=0)
+    scale = ((hi - lo) / 255).clamp(min=1e-8)
+    zero = (-lo / scale).round()
+    return ((t / scale).round() + zero).clamp(0, 255).sub(zero) * scale
 
 
 def sensitivity(
@@ -139,8 +148,8 @@ def sensitivity(
         out: dict[str, float] = {}
         for name, mod in mods.items():
             w = mod.weight.data
-            mod.weight.data = _fake_quant(w, 0)
-            handle = mod.register_forward_pre_hook(lambda _m, args: (_fake_quant(args[0]),))
+            mod.weight.data = fake_int8(w, 0)
+            handle = mod.register_forward_pre_hook(lambda _m, args: (fake_int8(args[0]),))
             try:
                 got = embed(model).float()
             finally:
