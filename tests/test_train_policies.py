@@ -176,6 +176,18 @@ def test_forecast_interval_covers_noisy_truth() -> None:
     assert fc.energy_high_j - fc.energy_low_j > 0
 
 
+def test_no_forecast_before_the_meter_reports_energy() -> None:
+    f = RunForecaster(120, warmup_steps=2)
+    f.observe(0, 0.0, 0.0)
+    for s in range(1, 14):  # a fast start: 13 steps before the meter's first sample
+        f.observe(s, 0.0, 0.01 * s)
+    assert f.forecast() is None and f.first_at(0.1) is None
+    for s in range(14, 30):
+        f.observe(s, 0.5 * (s - 13), 0.01 * s)
+    fc = f.first_at(0.1)
+    assert fc is not None and fc.energy_j > 0
+
+
 def test_forecast_per_epoch_and_errors() -> None:
     f = RunForecaster(10, warmup_steps=1)  # epochs
     for ep, e in enumerate([0, 120, 220, 320, 420]):

@@ -103,13 +103,15 @@ class RunForecaster:
         return obs[start:]
 
     def forecast(self) -> Forecast | None:
-        """The forecast now, or None until there are at least two observations after the warm-up."""
+        """The forecast now, or None until there are at least two observations after the warm-up and the meter
+        has reported energy over them (a sampling meter reads 0 J until its first sample: a fast start would
+        otherwise forecast 0 J for the whole run)."""
         obs = self._usable()
         if len(obs) < 3:
             return None
         first, last = obs[0], obs[-1]
         span = last.step - first.step
-        if span <= 0:
+        if span <= 0 or last.energy_j <= first.energy_j:
             return None
         remaining = max(self.total_steps - last.step, 0)
         e_mean, e_step_sd, e_se = _rate_stats(obs, "energy_j", self.blocks)
