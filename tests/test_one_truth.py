@@ -153,11 +153,16 @@ def test_track_with_phases_agrees_with_stored_run() -> None:
 
 
 def test_training_monitor_budget_uses_the_reported_intensity() -> None:
+    import time
+
     from wattwise.accounting import run_footprint
     from wattwise.store.connect import open_store
     from wattwise.train.monitor import TrainingMonitor
 
     with TrainingMonitor("budgeted", location="DE", budget_g=1e6, total_steps=40) as mon:
+        deadline = time.monotonic() + 20
+        while mon.run.last_sample_at <= mon.run.started_at and time.monotonic() < deadline:
+            sum(range(100_000))  # until the sampler has a power: before it, the meter reads 0 J
         for _ in range(40):
             sum(range(50_000))
             mon.step(tokens=10)
@@ -167,7 +172,7 @@ def test_training_monitor_budget_uses_the_reported_intensity() -> None:
     assert summary["intensity_g_per_kwh"] == pytest.approx(fp.intensity.g_per_kwh)
     assert summary["intensity_source"] == fp.intensity.source
     assert mon.budget is not None and mon.budget.g_per_it_kwh() == pytest.approx(fp.intensity.g_per_kwh * fp.pue)
-    assert mon.forecast is not None  # a fast loop with total_steps known gets a forecast
+    assert mon.forecast is not None  # a loop with total_steps known gets a forecast once energy is reported
 
 
 def test_fast_loop_sees_energy_change_every_step() -> None:
