@@ -184,8 +184,8 @@ def test_fast_loop_sees_energy_change_every_step() -> None:
     with TrainingMonitor("fast", total_steps=2000) as mon:
         deadline = time.monotonic() + 20
         while mon.run.last_sample_at <= mon.run.started_at and time.monotonic() < deadline:
-            sum(range(100_000))  # until the sampler has a power (its first sample comes after 0.1 s); no
-            # steps here: on a slow runner the wait could outlast total_steps, and steps past it are not forecast
+            sum(range(100_000))  # until the sampler has a power; no steps here: beside this busy loop the first
+            # sample can take ~1 s, and steps counted meanwhile could pass total_steps (those are not forecast)
         for _ in range(200):
             sum(range(100_000))  # a few ms per step, far below the 1 s sampling interval
             mon.step()
