@@ -16,10 +16,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from wattwise.footprint import J_PER_KWH
+
+if TYPE_CHECKING:
+    from wattwise.train.monitor import TrainingMonitor
 
 WORK = [sys.executable, "-c", "sum(i * i for i in range(2_500_000))"]
 CASES = {
@@ -105,6 +109,18 @@ def assert_agree(figs: dict[str, dict[str, float | str]]) -> None:
                 assert value == pytest.approx(ref[key], rel=1e-6, abs=1e-12), (name, key, value, ref[key])
 
 
+def wait_for_first_sample(mon: TrainingMonitor, timeout_s: float = 20.0) -> None:
+    """Busy until the monitor's meter has taken its first sample (before it, the meter reads 0 J and has no
+    power). No steps meanwhile: beside a busy loop the first sample can take ~1 s, and steps counted during it
+    could pass total_steps (those are not forecast)."""
+    import time
+
+    run = mon.run
+    deadline = time.monotonic() + timeout_s
+    while run.last_sample_at <= run.started_at and time.monotonic() < deadline:
+        sum(range(100_000))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("case", list(CASES))
 def test_cli_run_agrees_everywhere(case: str) -> None:
@@ -153,16 +169,12 @@ def test_track_with_phases_agrees_with_stored_run() -> None:
 
 
 def test_training_monitor_budget_uses_the_reported_intensity() -> None:
-    import time
-
     from wattwise.accounting import run_footprint
     from wattwise.store.connect import open_store
     from wattwise.train.monitor import TrainingMonitor
 
     with TrainingMonitor("budgeted", location="DE", budget_g=1e6, total_steps=40) as mon:
-        deadline = time.monotonic() + 20
-        while mon.run.last_sample_at <= mon.run.started_at and time.monotonic() < deadline:
-            sum(range(100_000))  # until the sampler has a power: before it, the meter reads 0 J
+        wait_for_first_sample(mon)
         for _ in range(40):
             sum(range(50_000))
             mon.step(tokens=10)
@@ -176,16 +188,11 @@ def test_training_monitor_budget_uses_the_reported_intensity() -> None:
 
 
 def test_fast_loop_sees_energy_change_every_step() -> None:
-    import time
-
     from wattwise.train.monitor import TrainingMonitor
 
     seen = []
     with TrainingMonitor("fast", total_steps=2000) as mon:
-        deadline = time.monotonic() + 20
-        while mon.run.last_sample_at <= mon.run.started_at and time.monotonic() < deadline:
-            sum(range(100_000))  # until the sampler has a power; no steps here: beside this busy loop the first
-            # sample can take ~1 s, and steps counted meanwhile could pass total_steps (those are not forecast)
+        wait_for_first_sample(mon)
         for _ in range(200):
             sum(range(100_000))  # a few ms per step, far below the 1 s sampling interval
             mon.step()
